@@ -1,0 +1,205 @@
+"""Typed configuration objects, one per component, each with defaults and ``from_env()``.
+
+Worker variables are RunPod's (``RUNPOD_WEBHOOK_GET_JOB``, ...); pitstop's own are
+``PITSTOP_*``. Every interval is a field (seconds, float) so tests run them in milliseconds.
+Standard library only: the worker runtime imports this module.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from pitstop.errors import ConfigError
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def env_bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    """Parse a boolean variable (1/true/yes/on, 0/false/no/off); raise ConfigError otherwise."""
+    raw = env.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ConfigError(f"{name}={raw!r} is not a boolean (use true or false)")
+
+
+def env_float(env: Mapping[str, str], name: str, default: float, *, scale: float = 1.0) -> float:
+    """Parse a number variable, multiplied by ``scale`` (e.g. 0.001 for milliseconds)."""
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return float(raw) * scale
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a number") from None
+
+
+def env_int(env: Mapping[str, str], name: str, default: int) -> int:
+    """Parse an integer variable."""
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not an integer") from None
+
+
+@dataclass
+class WorkerConfig:
+    """The worker runtime's settings: RunPod's environment plus pitstop's intervals."""
+
+    job_take_url: str | None = None
+    """``RUNPOD_WEBHOOK_GET_JOB`` (``$ID`` = worker id). None means local test mode."""
+    job_done_url: str = "JOB_DONE_URL"
+    job_stream_url: str = "JOB_STREAM_URL"
+    ping_url: str = "PING_NOT_SET"
+    api_key: str = ""
+    worker_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    worker_id_from_env: bool = False
+    """True when ``RUNPOD_POD_ID`` was set (the heartbeat only runs then, as RunPod's)."""
+    hostname: str = "unknown"
+    endpoint_id: str | None = None
+    ping_interval: float = 10.0
+    take_timeout: float = 90.0
+    """Client-side bound on one job-take long-poll."""
+    stop_poll_floor: float = 1.0
+    """Pause after an empty job-stop answer (RunPod's 1 s floor)."""
+    backoff_base: float = 0.1
+    backoff_max: float = 10.0
+    rate_limit_wait: float = 5.0
+    """Wait after a 429 from job-take (RunPod's 5 s)."""
+    result_attempts: int = 5
+    result_backoff: float = 0.5
+    shutdown_grace: float = 30.0
+    """How long in-flight jobs may run after SIGTERM before the worker gives up on them."""
+    log_level: str = "DEBUG"
+    skip_gpu_check: bool = False
+    skip_system_checks: bool = False
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> WorkerConfig:
+        """Read RunPod's worker variables (and ``PITSTOP_WORKER_*`` intervals)."""
+        env = os.environ if env is None else env
+        pod_id = env.get("RUNPOD_POD_ID") or ""
+        worker_id = pod_id or str(uuid.uuid4())
+        cfg = cls(
+            job_take_url=env.get("RUNPOD_WEBHOOK_GET_JOB"),
+            job_done_url=env.get("RUNPOD_WEBHOOK_POST_OUTPUT", "JOB_DONE_URL"),
+            job_stream_url=env.get("RUNPOD_WEBHOOK_POST_STREAM", "JOB_STREAM_URL"),
+            ping_url=env.get("RUNPOD_WEBHOOK_PING", "PING_NOT_SET"),
+            api_key=env.get("RUNPOD_AI_API_KEY", ""),
+            worker_id=worker_id,
+            worker_id_from_env=bool(pod_id),
+            hostname=env.get("RUNPOD_POD_HOSTNAME", "unknown"),
+            endpoint_id=env.get("RUNPOD_ENDPOINT_ID") or None,
+            ping_interval=env_float(env, "RUNPOD_PING_INTERVAL", 10000.0, scale=0.001),
+            take_timeout=env_float(env, "PITSTOP_WORKER_TAKE_TIMEOUT", 90.0),
+            stop_poll_floor=env_float(env, "PITSTOP_WORKER_STOP_POLL_FLOOR", 1.0),
+            backoff_base=env_float(env, "PITSTOP_WORKER_BACKOFF_BASE", 0.1),
+            backoff_max=env_float(env, "PITSTOP_WORKER_BACKOFF_MAX", 10.0),
+            rate_limit_wait=env_float(env, "PITSTOP_WORKER_RATE_LIMIT_WAIT", 5.0),
+            result_attempts=env_int(env, "PITSTOP_WORKER_RESULT_ATTEMPTS", 5),
+            result_backoff=env_float(env, "PITSTOP_WORKER_RESULT_BACKOFF", 0.5),
+            shutdown_grace=env_float(env, "PITSTOP_WORKER_SHUTDOWN_GRACE", 30.0),
+            log_level=env.get("RUNPOD_LOG_LEVEL") or env.get("RUNPOD_DEBUG_LEVEL") or "DEBUG",
+            skip_gpu_check=env_bool(env, "RUNPOD_SKIP_GPU_CHECK", False),
+            skip_system_checks=env_bool(env, "RUNPOD_SKIP_AUTO_SYSTEM_CHECKS", False),
+        )
+        return cfg
+
+
+@dataclass
+class ServerConfig:
+    """The job server's settings (``PITSTOP_*`` variables, ``pitstop server`` flags)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    store_url: str = "sqlite:///pitstop-data/pitstop.db"
+    client_keys: tuple[str, ...] = ()
+    worker_keys: tuple[str, ...] = ()
+    allow_public_without_keys: bool = False
+    lease_s: float = 30.0
+    """How long a taken job stays leased without a ping renewing it."""
+    max_attempts: int = 3
+    """Claims per job before a lost lease makes it FAILED instead of re-queued."""
+    sweep_interval: float = 1.0
+    take_wait: float = 30.0
+    """How long ``job-take`` holds an idle long-poll before answering 204."""
+    stop_wait: float = 30.0
+    runsync_wait: float = 90.0
+    retention_run_s: float = 1800.0
+    retention_sync_s: float = 60.0
+    default_execution_timeout_ms: int = 600_000
+    default_ttl_ms: int = 86_400_000
+    max_run_body: int = 10 * 1024 * 1024
+    max_runsync_body: int = 20 * 1024 * 1024
+    max_worker_body: int = 64 * 1024 * 1024
+    max_queue: int | None = None
+    """Bound on ``IN_QUEUE`` jobs per endpoint; over it ``run`` answers 429."""
+    worker_seen_s: float = 60.0
+    """A worker counts in ``/health`` while its last ping or take is this recent."""
+    webhook_timeout: float = 10.0
+    webhook_attempts: int = 3
+    webhook_backoff: float = 10.0
+    log_level: str = "info"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> ServerConfig:
+        """Read ``PITSTOP_*`` variables; unset ones keep their defaults."""
+        env = os.environ if env is None else env
+        d = cls()
+
+        def keys(name: str) -> tuple[str, ...]:
+            return tuple(k.strip() for k in env.get(name, "").split(",") if k.strip())
+
+        return cls(
+            host=env.get("PITSTOP_HOST", d.host),
+            port=env_int(env, "PITSTOP_PORT", d.port),
+            store_url=env.get("PITSTOP_STORE", d.store_url),
+            client_keys=keys("PITSTOP_API_KEYS"),
+            worker_keys=keys("PITSTOP_WORKER_KEYS"),
+            allow_public_without_keys=env_bool(env, "PITSTOP_ALLOW_NO_AUTH", False),
+            lease_s=env_float(env, "PITSTOP_LEASE", d.lease_s),
+            max_attempts=env_int(env, "PITSTOP_MAX_ATTEMPTS", d.max_attempts),
+            sweep_interval=env_float(env, "PITSTOP_SWEEP_INTERVAL", d.sweep_interval),
+            take_wait=env_float(env, "PITSTOP_TAKE_WAIT", d.take_wait),
+            stop_wait=env_float(env, "PITSTOP_STOP_WAIT", d.stop_wait),
+            runsync_wait=env_float(env, "PITSTOP_RUNSYNC_WAIT", d.runsync_wait),
+            retention_run_s=env_float(env, "PITSTOP_RETENTION_RUN", d.retention_run_s),
+            retention_sync_s=env_float(env, "PITSTOP_RETENTION_SYNC", d.retention_sync_s),
+            max_run_body=env_int(env, "PITSTOP_MAX_RUN_BODY", d.max_run_body),
+            max_runsync_body=env_int(env, "PITSTOP_MAX_RUNSYNC_BODY", d.max_runsync_body),
+            max_queue=env_int(env, "PITSTOP_MAX_QUEUE", 0) or None,
+            log_level=env.get("PITSTOP_LOG_LEVEL", d.log_level),
+        )
+
+
+@dataclass
+class SupervisorConfig:
+    """``pitstop serve`` / ``pitstop worker``: how many worker processes and how they restart."""
+
+    handler_path: str = ""
+    endpoint_id: str = ""
+    server_url: str | None = None
+    """Remote server for ``pitstop worker``; None means start one in-process."""
+    worker_key: str = ""
+    min_workers: int = 1
+    max_workers: int = 1
+    concurrency: int = 1
+    idle_timeout: float = 60.0
+    scale_interval: float = 0.5
+    restart_backoff_base: float = 0.5
+    restart_backoff_max: float = 30.0
+    crash_loop_threshold: int = 5
+    drain_timeout: float = 30.0
+    reload: bool = False
+    data_dir: str = "pitstop-data"

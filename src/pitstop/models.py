@@ -1,0 +1,206 @@
+"""Job states and the named types that cross module and wire boundaries.
+
+Standard library only: the worker runtime imports this module, so it must stay light.
+Times are UNIX seconds (``float``) inside pitstop and milliseconds (``int``) on RunPod's wire.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+JSON = Any
+"""Any value that ``json.dumps`` accepts (kept as an alias so signatures say what they mean)."""
+
+
+class JobStatus(str, enum.Enum):
+    """RunPod's job states. ``str`` valued so they serialise as the wire strings."""
+
+    IN_QUEUE = "IN_QUEUE"
+    IN_PROGRESS = "IN_PROGRESS"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+    TIMED_OUT = "TIMED_OUT"
+
+    @property
+    def is_terminal(self) -> bool:
+        """True for the four states a job never leaves."""
+        return self in TERMINAL_STATES
+
+    def __str__(self) -> str:
+        return self.value
+
+
+TERMINAL_STATES: frozenset[JobStatus] = frozenset(
+    {JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.TIMED_OUT}
+)
+ACTIVE_STATES: frozenset[JobStatus] = frozenset({JobStatus.IN_QUEUE, JobStatus.IN_PROGRESS})
+RETRYABLE_STATES: frozenset[JobStatus] = frozenset({JobStatus.FAILED, JobStatus.TIMED_OUT})
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Per-job limits from the submit body's ``policy`` (RunPod's names, in milliseconds)."""
+
+    execution_timeout_ms: int | None = None
+    ttl_ms: int | None = None
+    low_priority: bool = False
+
+
+@dataclass
+class NewJob:
+    """What a client submitted, validated, before the store assigns it a state."""
+
+    id: str
+    endpoint: str
+    input: JSON
+    webhook: str | None = None
+    policy: Policy = field(default_factory=Policy)
+    s3_config: dict[str, Any] | None = None
+    sync: bool = False
+    """Submitted through ``/runsync``: shorter result retention (RunPod: 1 min vs 30 min)."""
+    created_at: float = 0.0
+
+
+@dataclass
+class Job:
+    """A job as the store holds it. Backends fill every field; ``None`` means "not yet"."""
+
+    id: str
+    endpoint: str
+    status: JobStatus
+    input: JSON
+    webhook: str | None = None
+    policy: Policy = field(default_factory=Policy)
+    s3_config: dict[str, Any] | None = None
+    sync: bool = False
+    attempt: int = 0
+    """How many times a worker has claimed the job (0 while it never ran)."""
+    retries: int = 0
+    """Times the job went back to the queue (lease expiry) or was retried by a client."""
+    worker_id: str | None = None
+    lease_expires_at: float | None = None
+    created_at: float = 0.0
+    started_at: float | None = None
+    finished_at: float | None = None
+    output: JSON = None
+    has_output: bool = False
+    """Distinguishes ``output: null`` from no output at all."""
+    error: str | None = None
+    progress: JSON = None
+    has_progress: bool = False
+    stop_pod: bool = False
+    chunk_count: int = 0
+    expires_at: float | None = None
+    """When a finished job's record may be deleted (result retention), or the queue TTL."""
+
+    @property
+    def delay_ms(self) -> int | None:
+        """Time in queue before a worker started the job (RunPod's ``delayTime``)."""
+        if self.started_at is None:
+            return None
+        return max(0, round((self.started_at - self.created_at) * 1000))
+
+    @property
+    def execution_ms(self) -> int | None:
+        """Processing time once finished (RunPod's ``executionTime``)."""
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return max(0, round((self.finished_at - self.started_at) * 1000))
+
+    def worker_payload(self) -> dict[str, Any]:
+        """The job object a worker receives from ``job-take`` (RunPod's shape)."""
+        payload: dict[str, Any] = {"id": self.id, "input": self.input}
+        if self.webhook is not None:
+            payload["webhook"] = self.webhook
+        if self.s3_config is not None:
+            payload["s3Config"] = self.s3_config
+        if self.policy.execution_timeout_ms is not None:
+            payload["executionTimeout"] = self.policy.execution_timeout_ms
+        payload["attempt"] = self.attempt
+        return payload
+
+
+@dataclass(frozen=True)
+class Result:
+    """A worker's final report for one attempt of a job (the ``job-done`` body, decoded)."""
+
+    output: JSON = None
+    has_output: bool = False
+    error: str | None = None
+    stop_pod: bool = False
+
+    @property
+    def status(self) -> JobStatus:
+        """FAILED when the worker reported an error, COMPLETED otherwise."""
+        return JobStatus.FAILED if self.error else JobStatus.COMPLETED
+
+
+class Outcome(str, enum.Enum):
+    """What a fenced worker write (``finish``, ``append_chunk``, ``set_progress``) did."""
+
+    ACCEPTED = "accepted"
+    """The write took effect (for ``finish``: the job moved to its terminal state now)."""
+    DUPLICATE = "duplicate"
+    """The same attempt had already finished it; nothing changed (idempotent repeat)."""
+    IGNORED = "ignored"
+    """The job was already terminal for another reason (cancelled, timed out)."""
+    STALE = "stale"
+    """The reporting worker/attempt no longer owns the job: refuse (HTTP 409)."""
+    UNKNOWN = "unknown"
+    """No such job (never existed or already swept)."""
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One streamed partial output, numbered from 0 in yield order."""
+
+    seq: int
+    output: JSON
+
+
+@dataclass(frozen=True)
+class WorkerInfo:
+    """What the server knows about a worker from its pings and takes."""
+
+    id: str
+    endpoint: str
+    last_seen: float
+    job_ids: tuple[str, ...] = ()
+    version: str | None = None
+
+
+@dataclass(frozen=True)
+class WebhookDelivery:
+    """One pending or finished webhook call from the durable outbox."""
+
+    id: str
+    job_id: str
+    url: str
+    payload: dict[str, Any]
+    attempts: int = 0
+    next_at: float = 0.0
+    delivered: bool = False
+    last_error: str | None = None
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    """What one sweeper pass changed; each list holds the affected job ids."""
+
+    requeued: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    timed_out: list[str] = field(default_factory=list)
+    deleted: int = 0
+
+
+@dataclass(frozen=True)
+class LogLine:
+    """One line a handler printed or logged while running a job."""
+
+    seq: int
+    at: float
+    stream: str
+    text: str
