@@ -81,6 +81,9 @@ class WorkerConfig:
     result_backoff: float = 0.5
     shutdown_grace: float = 30.0
     """How long in-flight jobs may run after SIGTERM before the worker gives up on them."""
+    concurrency: int = 1
+    """Starting concurrency (``PITSTOP_CONCURRENCY``, set by the supervisor); a handler's
+    ``concurrency_modifier`` still decides from there."""
     log_level: str = "DEBUG"
     skip_gpu_check: bool = False
     skip_system_checks: bool = False
@@ -110,6 +113,7 @@ class WorkerConfig:
             result_attempts=env_int(env, "PITSTOP_WORKER_RESULT_ATTEMPTS", 5),
             result_backoff=env_float(env, "PITSTOP_WORKER_RESULT_BACKOFF", 0.5),
             shutdown_grace=env_float(env, "PITSTOP_WORKER_SHUTDOWN_GRACE", 30.0),
+            concurrency=max(1, env_int(env, "PITSTOP_CONCURRENCY", 1)),
             log_level=env.get("RUNPOD_LOG_LEVEL") or env.get("RUNPOD_DEBUG_LEVEL") or "DEBUG",
             skip_gpu_check=env_bool(env, "RUNPOD_SKIP_GPU_CHECK", False),
             skip_system_checks=env_bool(env, "RUNPOD_SKIP_AUTO_SYSTEM_CHECKS", False),
@@ -200,6 +204,8 @@ class SupervisorConfig:
     restart_backoff_base: float = 0.5
     restart_backoff_max: float = 30.0
     crash_loop_threshold: int = 5
+    stable_after: float = 10.0
+    """A worker that ran this long before crashing starts a new crash streak (no backoff)."""
     drain_timeout: float = 30.0
     reload: bool = False
     data_dir: str = "pitstop-data"

@@ -137,7 +137,9 @@ class Store(abc.ABC):
         """
 
     @abc.abstractmethod
-    async def read_stream(self, job_id: str, start: int | None = None) -> tuple[Job, list[Chunk]] | None:
+    async def read_stream(
+        self, job_id: str, start: int | None = None
+    ) -> tuple[Job, list[Chunk]] | None:
         """Chunks of a job and the job itself (None if unknown).
 
         With ``start=None`` this is RunPod's cursor read: return the chunks not returned by
@@ -180,7 +182,9 @@ class Store(abc.ABC):
         """
 
     @abc.abstractmethod
-    async def renew(self, worker_id: str, job_ids: Sequence[str], lease_s: float, now: float) -> list[str]:
+    async def renew(
+        self, worker_id: str, job_ids: Sequence[str], lease_s: float, now: float
+    ) -> list[str]:
         """Extend the leases of the listed jobs that ``worker_id`` still holds; return those ids."""
 
     @abc.abstractmethod

@@ -1,0 +1,285 @@
+"""RunPod's client API under ``/v2/{endpoint_id}/``: run, runsync, status, stream, cancel, ...
+
+Handlers take the Starlette request and answer with orjson responses directly; request
+bodies are read with a size bound (413) and validated by :mod:`pitstop.server.submit`.
+Long-polls (``runsync``, ``status-sync``, ``stream?wait=``) enter the job's watch before
+looking at the job, so a change between the look and the wait is never missed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.requests import Request
+from starlette.responses import Response
+
+from pitstop.errors import BadRequest, NotFound
+from pitstop.models import RETRYABLE_STATES, Job
+from pitstop.server.errors import ERROR_RESPONSES, SUBMIT_RESPONSES
+from pitstop.server.state import ServerState
+from pitstop.server.submit import parse_submit
+from pitstop.server.views import health_body, status_body, stream_body
+from pitstop.server.wire import json_response, query_ms, read_json
+from pitstop.storage.base import job_key
+
+WAIT_MIN_MS, WAIT_MAX_MS = 1000.0, 300_000.0
+_LOCAL_PATHS = ("run", "runsync", "status", "stream")
+
+
+def _state(request: Request) -> ServerState:
+    state: ServerState = request.app.state.pitstop
+    return state
+
+
+def _missing(job_id: str) -> NotFound:
+    return NotFound(f"job {job_id!r} not found (it never existed or its retention expired)")
+
+
+def _owned(job: Job | None, endpoint: str, job_id: str) -> Job:
+    """The job if it exists on ``endpoint``; a job of another endpoint is a 404 here."""
+    if job is None or job.endpoint != endpoint:
+        raise _missing(job_id)
+    return job
+
+
+async def _get(state: ServerState, endpoint: str, job_id: str) -> Job:
+    return _owned(await state.store.get(job_id), endpoint, job_id)
+
+
+async def _wait_terminal(state: ServerState, endpoint: str, job_id: str, wait_s: float) -> Job:
+    """The job once terminal, or as it is when ``wait_s`` runs out (the watch is armed first)."""
+    deadline = time.monotonic() + wait_s
+    async with state.store.watch(job_key(job_id)) as watch:
+        while True:
+            job = await _get(state, endpoint, job_id)
+            if job.status.is_terminal:
+                return job
+            if await state.wait_until(watch, deadline) is not True:
+                return await _get(state, endpoint, job_id)
+
+
+async def _submit(request: Request, endpoint_id: str, *, sync: bool) -> Job:
+    state = _state(request)
+    state.auth.client(request)
+    cfg = state.config
+    body = await read_json(request, cfg.max_runsync_body if sync else cfg.max_run_body)
+    new = parse_submit(body, endpoint_id, cfg, sync=sync, now=state.now())
+    job = await state.store.enqueue(new, max_queue=cfg.max_queue)
+    state.metrics.submitted.labels(endpoint_id).inc()
+    return job
+
+
+async def run(request: Request, endpoint_id: str) -> Response:
+    """Submit a job; answers ``{"id", "status": "IN_QUEUE"}`` once the job is durable."""
+    job = await _submit(request, endpoint_id, sync=False)
+    return json_response({"id": job.id, "status": job.status.value})
+
+
+async def runsync(request: Request, endpoint_id: str) -> Response:
+    """Submit and wait (``?wait=`` ms, 1000-300000); on timeout the non-terminal status."""
+    state = _state(request)
+    state.auth.client(request)
+    wait_s = query_ms(request, "wait", state.config.runsync_wait * 1000, WAIT_MIN_MS, WAIT_MAX_MS)
+    cfg = state.config
+    body = await read_json(request, cfg.max_runsync_body)
+    new = parse_submit(body, endpoint_id, cfg, sync=True, now=state.now())
+    deadline = time.monotonic() + wait_s
+    async with state.store.watch(job_key(new.id)) as watch:
+        job = await state.store.enqueue(new, max_queue=cfg.max_queue)
+        state.metrics.submitted.labels(endpoint_id).inc()
+        while not job.status.is_terminal:
+            if await state.wait_until(watch, deadline) is not True:
+                job = await _get(state, endpoint_id, new.id)
+                break
+            job = await _get(state, endpoint_id, new.id)
+    return json_response(status_body(job))
+
+
+async def status(request: Request, endpoint_id: str, job_id: str) -> Response:
+    """The job's status body; ``?ttl=`` (ms) keeps its record that long from now."""
+    state = _state(request)
+    state.auth.client(request)
+    ttl = request.query_params.get("ttl")
+    if ttl:
+        seconds = query_ms(request, "ttl", 0, 0, float("inf"))
+        await _get(state, endpoint_id, job_id)
+        job = _owned(
+            await state.store.set_retention(job_id, seconds, state.now()), endpoint_id, job_id
+        )
+    else:
+        job = await _get(state, endpoint_id, job_id)
+    return json_response(status_body(job))
+
+
+async def status_sync(request: Request, endpoint_id: str, job_id: str) -> Response:
+    """Like ``status`` but waits (``?wait=`` ms) until the job is terminal."""
+    state = _state(request)
+    state.auth.client(request)
+    wait_s = query_ms(request, "wait", state.config.runsync_wait * 1000, WAIT_MIN_MS, WAIT_MAX_MS)
+    return json_response(status_body(await _wait_terminal(state, endpoint_id, job_id, wait_s)))
+
+
+async def stream(request: Request, endpoint_id: str, job_id: str) -> Response:
+    """Chunks not yet read (cursor); ``?wait=`` ms long-polls until a chunk or terminal."""
+    state = _state(request)
+    state.auth.client(request)
+    wait_s = query_ms(request, "wait", 0, 0, WAIT_MAX_MS)
+    deadline = time.monotonic() + wait_s
+    async with state.store.watch(job_key(job_id)) as watch:
+        while True:
+            found = await state.store.read_stream(job_id)
+            if found is None:
+                raise _missing(job_id)
+            job, chunks = found
+            _owned(job, endpoint_id, job_id)
+            if chunks or job.status.is_terminal:
+                break
+            if await state.wait_until(watch, deadline) is not True:
+                break
+    return json_response(stream_body(job, chunks))
+
+
+async def cancel(request: Request, endpoint_id: str, job_id: str) -> Response:
+    """Cancel a queued or running job (a running one is stopped on its worker)."""
+    state = _state(request)
+    state.auth.client(request)
+    await _get(state, endpoint_id, job_id)
+    job = _owned(await state.store.cancel(job_id, state.now()), endpoint_id, job_id)
+    return json_response({"id": job.id, "status": job.status.value})
+
+
+async def retry(request: Request, endpoint_id: str, job_id: str) -> Response:
+    """Requeue a FAILED or TIMED_OUT job with the same id and input (400 otherwise)."""
+    state = _state(request)
+    state.auth.client(request)
+    job = await _get(state, endpoint_id, job_id)
+    if job.status not in RETRYABLE_STATES:
+        raise BadRequest(
+            f"job {job_id} is {job.status.value}; only FAILED or TIMED_OUT jobs can be retried"
+        )
+    again = _owned(await state.store.retry(job_id, state.now()), endpoint_id, job_id)
+    return json_response({"id": again.id, "status": again.status.value})
+
+
+async def purge_queue(request: Request, endpoint_id: str) -> Response:
+    """Cancel every queued job of the endpoint (running ones go on)."""
+    state = _state(request)
+    state.auth.client(request)
+    removed = await state.store.purge(endpoint_id, state.now())
+    return json_response({"removed": removed, "status": "completed"})
+
+
+async def health(request: Request, endpoint_id: str) -> Response:
+    """Job counters and worker counters of the endpoint."""
+    state = _state(request)
+    state.auth.client(request)
+    since = state.now() - state.config.worker_seen_s
+    counts = await state.store.counts(endpoint_id)
+    workers = await state.store.workers(endpoint_id, since)
+    return json_response(health_body(counts, workers, state.unhealthy_ids(endpoint_id, since)))
+
+
+_SUBMIT_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["input"],
+                    "properties": {
+                        "input": {"description": "Anything the handler expects."},
+                        "webhook": {
+                            "type": "string",
+                            "description": "URL POSTed when the job ends.",
+                        },
+                        "policy": {
+                            "type": "object",
+                            "properties": {
+                                "executionTimeout": {"type": "integer", "description": "ms"},
+                                "ttl": {"type": "integer", "description": "ms from submission"},
+                                "lowPriority": {"type": "boolean"},
+                            },
+                        },
+                        "s3Config": {"type": "object", "description": "Handed to the worker."},
+                    },
+                },
+                "example": {"input": {"prompt": "hello"}},
+            }
+        },
+    }
+}
+
+Handler = Callable[..., Awaitable[Response]]
+
+# (path, handler, methods, has a job id)
+ROUTES: list[tuple[str, Handler, list[str], bool]] = [
+    ("run", run, ["POST"], False),
+    ("runsync", runsync, ["POST"], False),
+    ("status/{job_id}", status, ["GET", "POST"], True),
+    ("status-sync/{job_id}", status_sync, ["GET", "POST"], True),
+    ("stream/{job_id}", stream, ["GET", "POST"], True),
+    ("cancel/{job_id}", cancel, ["POST"], True),
+    ("retry/{job_id}", retry, ["POST"], True),
+    ("purge-queue", purge_queue, ["POST"], False),
+    ("health", health, ["GET"], False),
+]
+
+
+def _responses(path: str) -> dict[int | str, dict[str, Any]]:
+    responses = dict(ERROR_RESPONSES)
+    if path in ("run", "runsync"):
+        responses.update(SUBMIT_RESPONSES)
+    return responses
+
+
+def _bind(handler: Handler, endpoint: str, with_job: bool) -> Handler:
+    """The handler with a fixed endpoint (RunPod's un-prefixed local routes)."""
+    if with_job:
+
+        async def bound_job(request: Request, job_id: str) -> Response:
+            return await handler(request, endpoint, job_id)
+
+        return bound_job
+
+    async def bound(request: Request) -> Response:
+        return await handler(request, endpoint)
+
+    return bound
+
+
+def add_client_routes(app: FastAPI, local_endpoint: str | None = None) -> None:
+    """Mount the client API under ``/v2/{endpoint_id}/``; with ``local_endpoint`` also at
+    ``/run``, ``/runsync``, ``/status/{id}``, ``/stream/{id}`` (RunPod's local server paths)."""
+    for path, handler, methods, with_job in ROUTES:
+        extra = _SUBMIT_BODY if path in ("run", "runsync") else None
+        summary = (handler.__doc__ or "").split("\n")[0]
+        local = local_endpoint is not None and path.split("/")[0] in _LOCAL_PATHS
+        for method in methods:
+            op = f"{handler.__name__}_{method.lower()}"
+            app.add_api_route(
+                f"/v2/{{endpoint_id}}/{path}",
+                handler,
+                methods=[method],
+                tags=["client"],
+                summary=summary,
+                responses=_responses(path),
+                openapi_extra=extra,
+                name=f"client_{op}",
+                operation_id=f"client_{op}",
+            )
+            if local and local_endpoint is not None:
+                app.add_api_route(
+                    f"/{path}",
+                    _bind(handler, local_endpoint, with_job),
+                    methods=[method],
+                    tags=["local"],
+                    summary=f"{summary} (local endpoint)",
+                    responses=_responses(path),
+                    openapi_extra=extra,
+                    name=f"local_{op}",
+                    operation_id=f"local_{op}",
+                )

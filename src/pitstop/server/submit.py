@@ -1,0 +1,87 @@
+"""Validate a ``/run`` or ``/runsync`` body into a :class:`NewJob` (400 on anything wrong).
+
+RunPod's submit body: ``input`` (required, any JSON), ``webhook`` (URL), ``policy``
+(``executionTimeout`` / ``ttl`` in ms, ``lowPriority``), ``s3Config`` (passed to the worker).
+Missing policy values take the server's defaults so the sweeper can enforce them. Unknown
+top-level keys are ignored (RunPod documents nothing either way).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from pitstop.config import ServerConfig
+from pitstop.errors import BadRequest
+from pitstop.models import NewJob, Policy
+
+
+def _positive_ms(policy: dict[str, Any], name: str, default: int) -> int:
+    value = policy.get(name)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise BadRequest(f"policy.{name} must be a positive number of milliseconds")
+    return int(value)
+
+
+def parse_policy(raw: Any, config: ServerConfig) -> Policy:
+    """The job policy with the server's defaults filled in."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise BadRequest("policy must be an object")
+    low = raw.get("lowPriority", False)
+    if low is None:
+        low = False
+    if not isinstance(low, bool):
+        raise BadRequest("policy.lowPriority must be a boolean")
+    return Policy(
+        execution_timeout_ms=_positive_ms(
+            raw, "executionTimeout", config.default_execution_timeout_ms
+        ),
+        ttl_ms=_positive_ms(raw, "ttl", config.default_ttl_ms),
+        low_priority=low,
+    )
+
+
+def _webhook(raw: Any) -> str | None:
+    if raw is None or raw == "":
+        return None
+    if not isinstance(raw, str) or not raw.startswith(("http://", "https://")):
+        raise BadRequest("webhook must be an http(s) URL")
+    return raw
+
+
+def _s3_config(raw: Any) -> dict[str, Any] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise BadRequest("s3Config must be an object")
+    return raw
+
+
+def new_job_id(sync: bool) -> str:
+    """A fresh job id: a uuid4, prefixed ``sync-`` for ``/runsync`` (as RunPod does)."""
+    job_id = str(uuid.uuid4())
+    return f"sync-{job_id}" if sync else job_id
+
+
+def parse_submit(
+    body: Any, endpoint: str, config: ServerConfig, *, sync: bool, now: float
+) -> NewJob:
+    """Validate a submit body; raise :class:`BadRequest` with a readable message."""
+    if not isinstance(body, dict):
+        raise BadRequest('request body must be a JSON object like {"input": {...}}')
+    if "input" not in body:
+        raise BadRequest('request body is missing the required field "input"')
+    return NewJob(
+        id=new_job_id(sync),
+        endpoint=endpoint,
+        input=body["input"],
+        webhook=_webhook(body.get("webhook")),
+        policy=parse_policy(body.get("policy"), config),
+        s3_config=_s3_config(body.get("s3Config")),
+        sync=sync,
+        created_at=now,
+    )

@@ -1,0 +1,96 @@
+"""Local one-shot test mode: ``python handler.py --test_input '{"input": {...}}'``.
+
+The job comes from ``--test_input`` or ``./test_input.json`` (``id`` defaults to
+``local_test``). It runs through the same handler path as production, except nothing goes on
+the wire. Unlike RunPod's SDK, generator handlers are drained and each chunk is shown; a
+generator's result is the list of its chunks; ``--rp_debugger`` works here too. Exit code 0 on success, 1 on any failure, with
+RunPod's messages (``Job local_test completed successfully.``, ``Job result: ...``,
+``Job local_test failed with error: ...``, ``test_input.json not found, exiting.``,
+``Job has no input parameter. Unable to run.``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from typing import Any
+
+from pitstop.config import WorkerConfig
+from pitstop.serverless.handler import Kind, Stream, call, classify
+from pitstop.serverless.logger import get_logger
+from pitstop.serverless.result import chunk_error, error_body, generator_error, shape_return
+from pitstop.serverless.scaler import attach_debugger
+from pitstop.serverless.version import runpod_version
+
+
+def load_job(rp_args: dict[str, Any]) -> dict[str, Any] | None:
+    """The test job from the flag or ``test_input.json``; None (after logging) when absent."""
+    log = get_logger()
+    if rp_args.get("test_input"):
+        log.info("test_input set, using test_input as job input.")
+        job = rp_args["test_input"]
+    elif os.path.exists("test_input.json"):
+        log.info("Using test_input.json as job input.")
+        with open("test_input.json", encoding="utf-8") as fh:
+            job = json.load(fh)
+    else:
+        log.warn("test_input.json not found, exiting.")
+        return None
+    if not isinstance(job, dict) or job.get("input") is None:
+        log.error("Job has no input parameter. Unable to run.")
+        return None
+    job.setdefault("id", "local_test")
+    log.debug(f"Retrieved local job: {job}")
+    return job
+
+
+async def _run_stream(handler: Any, kind: Kind, job: dict[str, Any]) -> dict[str, Any]:
+    log = get_logger()
+    stream = Stream(handler, kind, job)
+    chunks: list[Any] = []
+    try:
+        await stream.open()
+        async for value in stream:
+            failed = chunk_error(value)
+            if failed is not None:
+                await stream.close()
+                return failed
+            log.info(f"Stream chunk {len(chunks)}: {value}", job["id"])
+            chunks.append(value)
+    except Exception as exc:
+        return generator_error(exc)
+    return {"output": chunks}
+
+
+async def run_local_job(config: dict[str, Any], job: dict[str, Any]) -> dict[str, Any]:
+    """Run one job and return its body as production would shape it."""
+    handler = config["handler"]
+    kind = classify(handler)
+    get_logger().info("Started.", job["id"])
+    if kind.streams:
+        return await _run_stream(handler, kind, job)
+    try:
+        value = await call(handler, kind, job)
+    except Exception as exc:
+        return error_body(exc, WorkerConfig.from_env(), runpod_version)
+    get_logger().debug(f"Handler output: {value}", job["id"])
+    return shape_return(value).body
+
+
+def run_local(config: dict[str, Any]) -> int:
+    """Local test mode; returns the exit code."""
+    log = get_logger()
+    job = load_job(config.get("rp_args") or {})
+    if job is None:
+        return 1
+    body = asyncio.run(run_local_job(config, job))
+    body.pop("stopPod", None)
+    attach_debugger(config, body)
+    if body.get("error"):
+        log.error(f"Job {job['id']} failed with error: {body['error']}")
+        return 1
+    log.info(f"Job {job['id']} completed successfully.")
+    log.info(f"Job result: {body}")
+    log.info("Local testing complete, exiting.")
+    return 0

@@ -1,0 +1,107 @@
+"""Result bodies exactly as RunPod's worker posts them (spec §2.3-2.6), and their encoding.
+
+* :func:`shape_return` turns a handler's return value into the job-done body: non-dicts are
+  wrapped as ``{"output": v}``; from a dict ``error`` and ``refresh_worker`` are popped, the
+  rest becomes ``output`` (dropped when empty), a truthy error is added as-is and a truthy
+  ``refresh_worker`` adds ``"stopPod": true``. Key order: output, error, stopPod.
+* :func:`error_body` is the body for a raised exception: ``error`` is a JSON *string*.
+* :func:`generator_error` is the error chunk for an exception inside a generator.
+* :func:`encode` is ``json.dumps(..., ensure_ascii=False)`` with default separators (NaN is
+  allowed, as RunPod's); output that cannot be encoded becomes a FAILED body naming the type
+  instead of being silently dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import traceback
+from dataclasses import dataclass
+from typing import Any
+
+from pitstop.config import WorkerConfig
+
+
+@dataclass
+class Shaped:
+    """A job-done body plus whether the handler asked for a refresh (``refresh_worker``)."""
+
+    body: dict[str, Any]
+    refresh: bool = False
+
+
+def shape_return(value: Any) -> Shaped:
+    """The job-done body for a non-generator handler's return value (§2.3)."""
+    if not isinstance(value, dict):
+        return Shaped({"output": value})
+    error = value.pop("error", None)
+    refresh = bool(value.pop("refresh_worker", None))
+    body: dict[str, Any] = {"output": value}
+    if error:
+        body["error"] = error
+    if refresh:
+        body["stopPod"] = True
+    if body["output"] == {}:
+        del body["output"]
+    return Shaped(body, refresh)
+
+
+def error_payload(exc: BaseException, cfg: WorkerConfig, version: str) -> str:
+    """RunPod's JSON error string for a raised exception (keys in RunPod's order)."""
+    info = {
+        "error_type": str(type(exc)),
+        "error_message": str(exc),
+        "error_traceback": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
+        "hostname": cfg.hostname,
+        "worker_id": cfg.worker_id,
+        "runpod_version": version,
+    }
+    return json.dumps(info)
+
+
+def error_body(exc: BaseException, cfg: WorkerConfig, version: str) -> dict[str, Any]:
+    """The job-done body for a handler that raised: ``{"error": "<json string>"}``."""
+    return {"error": error_payload(exc, cfg, version)}
+
+
+def generator_error(exc: BaseException) -> dict[str, Any]:
+    """The final body for a generator that raised (§2.5: note the space before the newline)."""
+    tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    return {"error": f"handler: {exc} \ntraceback: {tb}"}
+
+
+def chunk_error(value: Any) -> dict[str, Any] | None:
+    """The final body when a yielded dict carries a truthy ``error`` (§2.5), else None."""
+    if isinstance(value, dict) and value.get("error"):
+        return {"error": str(value["error"])}
+    return None
+
+
+def dumps(data: Any) -> str:
+    """RunPod's body encoding: raw UTF-8, default separators, NaN allowed."""
+    return json.dumps(data, ensure_ascii=False)
+
+
+def encode(body: dict[str, Any]) -> tuple[bytes, str | None]:
+    """Encode a final body; on failure return a FAILED body and the reason (never drop it)."""
+    try:
+        return dumps(body).encode("utf-8"), None
+    except (TypeError, ValueError, RecursionError) as exc:
+        return _unencodable(body, exc)
+
+
+def _unencodable(body: dict[str, Any], exc: BaseException) -> tuple[bytes, str]:
+    reason = f"Job output is not JSON serialisable: {exc}"
+    failed: dict[str, Any] = {"error": reason}
+    if body.get("stopPod"):
+        failed["stopPod"] = True
+    return dumps(failed).encode("utf-8"), reason
+
+
+def too_large_body(size: int, stop_pod: bool) -> bytes:
+    """The small FAILED body sent instead of a result the server refused with 413."""
+    failed: dict[str, Any] = {
+        "error": f"Job result too large: {size} bytes were refused by the server (HTTP 413)."
+    }
+    if stop_pod:
+        failed["stopPod"] = True
+    return dumps(failed).encode("utf-8")

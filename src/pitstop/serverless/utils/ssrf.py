@@ -1,0 +1,216 @@
+"""SSRF-safe fetching of URLs that arrive in job input.
+
+A job can name any URL; without care a worker would fetch cloud metadata
+(169.254.169.254) or services on its private network for whoever submits jobs. Every hop
+of a fetch here is checked, as RunPod's ``rp_ssrf`` does:
+
+* only ``http`` and ``https``;
+* the host is resolved and **every** address must be globally routable (loopback,
+  RFC 1918, link-local, CGNAT 100.64/10, reserved, multicast, ULA and IPv4-mapped forms of
+  those are refused);
+* the connection goes to the validated address (the URL's host is replaced by the IP, the
+  ``Host`` header and TLS SNI/certificate name stay the original host), so DNS rebinding
+  between check and connect cannot redirect it;
+* redirects are followed by hand, each hop re-validated, at most five;
+* a URL the environment would send through a proxy is refused (pinning cannot hold there);
+* the body is capped at ``RUNPOD_MAX_DOWNLOAD_BYTES`` (default 5 GiB), checked against
+  ``Content-Length`` and while streaming.
+
+``RUNPOD_ALLOW_PRIVATE_DOWNLOAD_URLS=1|true|yes`` turns off the address and proxy checks
+(for same-network object stores); the scheme check and size cap still apply. A refused
+URL raises :class:`SSRFError`, a ``ValueError``, which callers must not retry.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+import urllib.request
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+from urllib.parse import urljoin, urlsplit
+
+if TYPE_CHECKING:
+    import httpx
+
+ALLOW_PRIVATE_ENV = "RUNPOD_ALLOW_PRIVATE_DOWNLOAD_URLS"
+MAX_BYTES_ENV = "RUNPOD_MAX_DOWNLOAD_BYTES"
+DEFAULT_MAX_BYTES = 5 * 1024**3
+MAX_REDIRECTS = 5
+_SCHEMES = ("http", "https")
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_CGNAT = ipaddress.ip_network("100.64.0.0/10")
+
+
+class SSRFError(ValueError):
+    """A URL was refused: blocked scheme, non-public address, proxy, or body over the cap."""
+
+
+def private_allowed() -> bool:
+    """True when ``RUNPOD_ALLOW_PRIVATE_DOWNLOAD_URLS`` disables the address checks."""
+    return os.environ.get(ALLOW_PRIVATE_ENV, "").strip().lower() in ("1", "true", "yes")
+
+
+def is_safe_address(ip: str) -> bool:
+    """True only for a globally routable unicast address; unparseable input is unsafe."""
+    try:
+        address = ipaddress.ip_address(ip.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv4Address) and address in _CGNAT:
+        return False
+    blocked = (
+        address.is_private
+        or address.is_loopback
+        or address.is_link_local
+        or address.is_reserved
+        or address.is_multicast
+        or address.is_unspecified
+    )
+    return not blocked and address.is_global
+
+
+def resolve_and_validate(host: str, port: int) -> list[str]:
+    """Resolve ``host``; return its addresses, refusing if any one is not public."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as err:
+        raise SSRFError(f"could not resolve host {host!r}: {err}") from err
+    ips = list(dict.fromkeys(str(info[4][0]) for info in infos))
+    if not ips:
+        raise SSRFError(f"no addresses resolved for host {host!r}")
+    if not private_allowed():
+        for ip in ips:
+            if not is_safe_address(ip):
+                raise SSRFError(
+                    f"host {host!r} resolves to non-public address {ip}; "
+                    f"set {ALLOW_PRIVATE_ENV}=true to allow private destinations"
+                )
+    return ips
+
+
+def max_download_bytes() -> int:
+    """The per-download byte cap from ``RUNPOD_MAX_DOWNLOAD_BYTES`` (invalid or <= 0: 5 GiB)."""
+    try:
+        value = int(os.environ.get(MAX_BYTES_ENV, ""))
+    except ValueError:
+        return DEFAULT_MAX_BYTES
+    return value if value > 0 else DEFAULT_MAX_BYTES
+
+
+def refuse_if_proxied(url: str) -> None:
+    """Refuse a URL the environment routes through a proxy (``NO_PROXY`` is honoured)."""
+    if private_allowed():
+        return
+    parts = urlsplit(url)
+    proxy = urllib.request.getproxies_environment().get(parts.scheme)
+    bypass = getattr(urllib.request, "proxy_bypass_environment")  # noqa: B009 (untyped)
+    if proxy and not bypass(parts.hostname or ""):
+        raise SSRFError(
+            f"refusing to fetch {url} through proxy {proxy}: the connection cannot be "
+            f"pinned to a validated address; set {ALLOW_PRIVATE_ENV}=true to allow it"
+        )
+
+
+@contextmanager
+def safe_stream(
+    url: str,
+    *,
+    timeout: float,
+    headers: Mapping[str, str] | None = None,
+    max_bytes: int | None = None,
+) -> Iterator[httpx.Response]:
+    """Open a streamed GET of ``url`` with every protection above; close it on exit.
+
+    The response is not status-checked (call ``raise_for_status``); read the body with
+    :func:`iter_capped` so the cap also holds when ``Content-Length`` lies or is absent.
+    """
+    import httpx
+
+    cap = max_download_bytes() if max_bytes is None else max_bytes
+    with httpx.Client(trust_env=False, timeout=timeout, follow_redirects=False) as client:
+        current = url
+        for _hop in range(MAX_REDIRECTS + 1):
+            response = _open_hop(client, current, headers or {})
+            if response.status_code not in _REDIRECTS:
+                break
+            location = response.headers.get("Location")
+            response.close()
+            if not location:
+                raise SSRFError(f"redirect without a Location header: {current}")
+            current = urljoin(current, location)
+        else:
+            raise SSRFError(f"more than {MAX_REDIRECTS} redirects: {url}")
+        try:
+            _check_declared_size(response, cap)
+            yield response
+        finally:
+            response.close()
+
+
+def iter_capped(response: httpx.Response, max_bytes: int | None = None) -> Iterator[bytes]:
+    """Yield the body in chunks; raise SSRFError as soon as it passes the cap."""
+    cap = max_download_bytes() if max_bytes is None else max_bytes
+    total = 0
+    for chunk in response.iter_bytes(64 * 1024):
+        total += len(chunk)
+        if total > cap:
+            raise SSRFError(f"download exceeds the size cap: more than {cap} bytes")
+        yield chunk
+
+
+def _open_hop(client: httpx.Client, url: str, headers: Mapping[str, str]) -> httpx.Response:
+    """Validate one hop and send it to the first reachable validated address."""
+    import httpx
+
+    parts = urlsplit(url)
+    if parts.scheme not in _SCHEMES:
+        raise SSRFError(f"blocked URL scheme {parts.scheme!r}: {url}")
+    if not parts.hostname:
+        raise SSRFError(f"URL has no host: {url}")
+    refuse_if_proxied(url)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError as err:
+        raise SSRFError(f"bad port in {url}: {err}") from err
+    last_error: Exception | None = None
+    for ip in resolve_and_validate(parts.hostname, port):
+        request = _pinned_request(client, url, ip, headers)
+        try:
+            return client.send(request, stream=True)
+        except httpx.ConnectError as err:
+            last_error = err
+    assert last_error is not None
+    raise last_error
+
+
+def _pinned_request(
+    client: httpx.Client, url: str, ip: str, headers: Mapping[str, str]
+) -> httpx.Request:
+    """A request that dials ``ip`` but presents the URL's own host (Host header and SNI)."""
+    original = client.build_request("GET", url)
+    host = original.url.host
+    pinned_url = original.url.copy_with(host=ip.split("%", 1)[0])
+    authority = f"[{host}]" if ":" in host else host
+    if original.url.port is not None:
+        authority = f"{authority}:{original.url.port}"
+    return client.build_request(
+        "GET",
+        pinned_url,
+        headers={**headers, "Host": authority},
+        extensions={"sni_hostname": host},
+    )
+
+
+def _check_declared_size(response: httpx.Response, cap: int) -> None:
+    declared = response.headers.get("Content-Length")
+    try:
+        size = int(declared) if declared is not None else None
+    except ValueError:
+        size = None
+    if size is not None and size > cap:
+        raise SSRFError(f"download exceeds the size cap: {size} > {cap} bytes")

@@ -1,0 +1,523 @@
+"""The Redis store: many servers (and worker hosts) share one queue through one Redis.
+
+Design: every state transition is one server-side Lua script (:mod:`.redis_scripts`),
+registered once and called by SHA, so it is atomic across every server process sharing the
+Redis; wakeups are published by the same scripts and fanned out locally by one pub/sub
+connection per store (:mod:`.redis_wake`). The key layout is in :mod:`.redis_keys`.
+
+A call returns after Redis acknowledged the write. Whether that write survives a Redis crash
+is Redis's persistence setting (``appendonly yes`` with ``appendfsync everysec`` or
+``always``; see ``docs/scaling.md``). Finished jobs cost bounded memory: their keys get a Redis
+expiry (retention plus ``expire_grace_s``) besides the sweeper's :meth:`delete_expired`, and
+each job keeps at most ``max_log_lines`` log lines.
+
+Options (keyword arguments, or query parameters of the URL, e.g.
+``redis://host:6379/0?prefix=prod``):
+
+* ``prefix``: namespace of every key and channel (default ``pitstop``);
+* ``retention_run_s`` / ``retention_sync_s``: how long a job cancelled, purged or failed by
+  the sweeper is kept (``finish`` and ``expire_deadlines`` get retention from the caller);
+* ``webhook_lease_s``: how long :meth:`due_webhooks` hides an entry from other sweepers;
+* ``worker_ttl_s``: workers not seen for this long are forgotten;
+* ``expire_grace_s``: how long a finished job's keys outlive its retention in Redis;
+* ``max_log_lines``: log lines kept per job (the oldest are dropped);
+* ``max_connections`` / ``pool_timeout_s``: connections to Redis per store (calls beyond
+  wait up to the timeout for a free one; the pub/sub subscriber needs one more).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from pitstop.errors import ConfigError, MissingExtraError, QueueFull, StorageError
+from pitstop.models import (
+    JSON,
+    Chunk,
+    Job,
+    JobStatus,
+    LogLine,
+    NewJob,
+    Outcome,
+    Result,
+    SweepReport,
+    WebhookDelivery,
+    WorkerInfo,
+)
+from pitstop.storage.base import Store, Watch
+from pitstop.storage.redis_keys import (
+    QM_PREFIX_LEN,
+    attempt_arg,
+    decode_delivery,
+    decode_flat_job,
+    decode_job,
+    encode_value,
+    flat,
+    fnum,
+    new_job_fields,
+    script_arg,
+)
+from pitstop.storage.redis_pipe import AutoPipeline
+from pitstop.storage.redis_scripts import SCRIPTS
+from pitstop.storage.redis_wake import Wakeups
+
+aioredis: Any
+try:
+    import redis.asyncio as aioredis
+    from redis.exceptions import NoScriptError
+except ImportError:  # pragma: no cover - exercised only without the extra
+    aioredis = None
+
+    class NoScriptError(Exception):  # type: ignore[no-redef]
+        """Stand-in so the module imports without redis-py (the store then refuses to build)."""
+
+
+_OPTIONS: dict[str, Any] = {
+    "prefix": "pitstop",
+    "retention_run_s": 1800.0,
+    "retention_sync_s": 60.0,
+    "webhook_lease_s": 30.0,
+    "worker_ttl_s": 86400.0,
+    "expire_grace_s": 3600.0,
+    "max_log_lines": 10_000,
+    "max_connections": 64,
+    "pool_timeout_s": 30.0,
+}
+_BATCH = 500
+"""Most jobs one sweeper script handles (the sweeper methods loop until done)."""
+
+
+def split_url(url: str, options: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Move pitstop's own query parameters (the option names) out of a Redis URL."""
+    parts = urlsplit(url)
+    ours: dict[str, Any] = {}
+    theirs: list[tuple[str, str]] = []
+    for name, value in parse_qsl(parts.query, keep_blank_values=True):
+        if name in _OPTIONS:
+            ours[name] = value
+        else:
+            theirs.append((name, value))
+    clean = urlunsplit(parts._replace(query=urlencode(theirs)))
+    return clean, {**ours, **options}
+
+
+class RedisStore(Store):
+    """:class:`~pitstop.storage.base.Store` on Redis 6.2+ (see the module docstring)."""
+
+    def __init__(self, url: str, prefix: str = "pitstop", **options: Any) -> None:
+        if aioredis is None:
+            raise MissingExtraError("redis", "redis")
+        unknown = set(options) - set(_OPTIONS)
+        if unknown:
+            raise ConfigError(
+                f"unknown Redis store option(s) {sorted(unknown)}; known: {sorted(_OPTIONS)}"
+            )
+        if "prefix" in options:
+            raise ConfigError("give the Redis key prefix once")
+        settings = {**_OPTIONS, **options, "prefix": prefix}
+        if not prefix or any(c.isspace() for c in prefix):
+            raise ConfigError(f"bad Redis key prefix {prefix!r}")
+        self.url = url
+        self.prefix = str(settings["prefix"])
+        self.retention_run_s = float(settings["retention_run_s"])
+        self.retention_sync_s = float(settings["retention_sync_s"])
+        self.webhook_lease_s = float(settings["webhook_lease_s"])
+        self.worker_ttl_s = float(settings["worker_ttl_s"])
+        self.expire_grace_s = float(settings["expire_grace_s"])
+        self.max_log_lines = int(settings["max_log_lines"])
+        self.max_connections = int(settings["max_connections"])
+        self.pool_timeout_s = float(settings["pool_timeout_s"])
+        self._client: Any = None
+        self._shas: dict[str, str] = {}
+        self._common: tuple[str, ...] = ()
+        self._pipe: AutoPipeline | None = None
+        self._wakeups: Wakeups | None = None
+
+    @classmethod
+    def from_url(cls, url: str, **options: Any) -> RedisStore:
+        """Build a store from ``redis://[:password@]host:port/db[?prefix=NAME&...]``."""
+        clean, merged = split_url(url, options)
+        prefix = str(merged.pop("prefix", _OPTIONS["prefix"]))
+        return cls(clean, prefix, **merged)
+
+    def __repr__(self) -> str:
+        return f"RedisStore({self.url!r}, prefix={self.prefix!r})"
+
+    def _key(self, kind: str, name: str | None = None) -> str:
+        return f"{self.prefix}:{kind}" if name is None else f"{self.prefix}:{kind}:{name}"
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        if self._client is not None:
+            return
+        pool = aioredis.BlockingConnectionPool.from_url(
+            self.url,
+            max_connections=self.max_connections,
+            timeout=self.pool_timeout_s,
+            decode_responses=True,
+            client_name=f"pitstop:{self.prefix}",
+        )
+        client = aioredis.Redis.from_pool(pool)
+        try:
+            await client.ping()
+        except Exception as exc:
+            await client.aclose()
+            raise StorageError(f"cannot reach Redis at {self.url}: {exc}") from exc
+        try:
+            self._shas = await _load_scripts(client)
+            wakeups = Wakeups(client, self.prefix)
+            await wakeups.start()
+        except Exception as exc:
+            await client.aclose()
+            raise StorageError(f"cannot set up the Redis store at {self.url}: {exc}") from exc
+        self._pipe = AutoPipeline(client)
+        self._common = tuple(
+            map(
+                script_arg,
+                (self.prefix, self.expire_grace_s, self.retention_run_s, self.retention_sync_s),
+            )
+        )
+        self._client, self._wakeups = client, wakeups
+
+    async def close(self) -> None:
+        wakeups, self._wakeups = self._wakeups, None
+        if wakeups is not None:
+            await wakeups.stop()
+        client, self._client = self._client, None
+        if client is not None:
+            if self._pipe is not None:
+                await self._pipe.drain()
+            await client.aclose()
+        self._pipe = None
+
+    def watch(self, *keys: str) -> AbstractAsyncContextManager[Watch]:
+        if self._wakeups is None:
+            raise StorageError("the Redis store is not open (call open() first)")
+        return self._wakeups.watch(*keys)
+
+    async def _call(self, name: str, *args: Any) -> Any:
+        """Run script ``name`` (auto-pipelined) with the shared leading arguments."""
+        argv = [*self._common, *map(script_arg, args)]
+        try:
+            return await self._command("EVALSHA", self._shas[name], 0, *argv)
+        except NoScriptError:  # Redis restarted or SCRIPT FLUSH: load again, once
+            self._shas = await _load_scripts(self._redis())
+            return await self._command("EVALSHA", self._shas[name], 0, *argv)
+
+    async def _command(self, *args: Any) -> Any:
+        if self._pipe is None:
+            raise StorageError("the Redis store is not open (call open() first)")
+        return await self._pipe.call(*args)
+
+    async def _job_call(self, name: str, *args: Any) -> Job | None:
+        return decode_flat_job(await self._call(name, *args))
+
+    # -- client side -----------------------------------------------------------------------
+
+    async def enqueue(self, job: NewJob, *, max_queue: int | None = None) -> Job:
+        fields = new_job_fields(
+            job.id,
+            job.endpoint,
+            encode_value(job.input, "input"),
+            job.webhook,
+            job.policy,
+            None if job.s3_config is None else encode_value(job.s3_config, "s3Config"),
+            job.sync,
+            job.created_at,
+        )
+        pairs = flat(fields)
+        limit = "" if max_queue is None else str(max_queue)
+        answer = await self._call("enqueue", job.id, job.endpoint, limit, *pairs)
+        if answer == "duplicate":
+            raise StorageError(f"duplicate job id {job.id!r}")
+        if answer == "full":
+            raise QueueFull(
+                f"endpoint {job.endpoint!r} already has {max_queue} queued jobs (limit {max_queue})"
+            )
+        return Job(
+            id=job.id,
+            endpoint=job.endpoint,
+            status=JobStatus.IN_QUEUE,
+            input=job.input,
+            webhook=job.webhook,
+            policy=job.policy,
+            s3_config=job.s3_config,
+            sync=job.sync,
+            created_at=job.created_at,
+            expires_at=None if "qdl" not in fields else float(fields["qdl"]),
+        )
+
+    async def get(self, job_id: str) -> Job | None:
+        mapping = await self._command("HGETALL", self._key("job", job_id))
+        return decode_job(mapping) if mapping else None
+
+    async def cancel(self, job_id: str, now: float) -> Job | None:
+        return await self._job_call("cancel", job_id, now)
+
+    async def retry(self, job_id: str, now: float) -> Job | None:
+        return await self._job_call("retry", job_id, now)
+
+    async def purge(self, endpoint: str, now: float) -> int:
+        total = 0
+        while True:
+            purged, seen = await self._call("purge", endpoint, now, _BATCH)
+            total += int(purged)
+            if int(seen) < _BATCH:
+                return total
+
+    async def read_stream(
+        self, job_id: str, start: int | None = None
+    ) -> tuple[Job, list[Chunk]] | None:
+        if start is None:
+            answer = await self._call("read_cursor", job_id)
+            if not answer:
+                return None
+            record, first, texts = answer
+        else:
+            first = max(0, start)
+            async with self._redis().pipeline(transaction=True) as pipe:
+                pipe.hgetall(self._key("job", job_id))
+                pipe.lrange(self._key("chunks", job_id), first, -1)
+                mapping, texts = await pipe.execute()
+            record = flat(mapping)
+        job = decode_flat_job(record)
+        if job is None:
+            return None
+        return job, [Chunk(int(first) + i, json.loads(text)) for i, text in enumerate(texts)]
+
+    async def set_retention(self, job_id: str, seconds: float, now: float) -> Job | None:
+        return await self._job_call("set_retention", job_id, now, seconds)
+
+    async def counts(self, endpoint: str) -> dict[str, int]:
+        raw = await self._command("HGETALL", self._key("counts", endpoint))
+        result = {status.value: max(0, int(raw.get(status.value, 0))) for status in JobStatus}
+        result["retried"] = max(0, int(raw.get("retried", 0)))
+        return result
+
+    async def recent(
+        self, endpoint: str | None = None, limit: int = 50, status: JobStatus | None = None
+    ) -> list[Job]:
+        index = self._key("recent", endpoint) if endpoint is not None else self._key("recent")
+        wanted = None if status is None else JobStatus(status)
+        found: list[Job] = []
+        start = 0
+        page = max(limit, 1) if wanted is None else max(4 * limit, 200)
+        while len(found) < limit:
+            members = await self._redis().zrevrange(index, start, start + page - 1)
+            if not members:
+                break
+            start += len(members)
+            for job in await self._jobs([m[QM_PREFIX_LEN:] for m in members]):
+                if job is not None and (wanted is None or job.status is wanted):
+                    found.append(job)
+        return found[: max(0, limit)]
+
+    async def endpoints(self) -> list[str]:
+        client = self._redis()
+        names = sorted(await client.smembers(self._key("endpoints")))
+        async with client.pipeline(transaction=False) as pipe:
+            for name in names:
+                pipe.hgetall(self._key("counts", name))
+                pipe.zcard(self._key("wseen", name))
+            replies = await pipe.execute()
+        live = []
+        for i, name in enumerate(names):
+            counts, workers = replies[2 * i], replies[2 * i + 1]
+            held = sum(int(v) for k, v in counts.items() if k != "retried")
+            if held > 0 or workers > 0:
+                live.append(name)
+        return live
+
+    # -- worker side -----------------------------------------------------------------------
+
+    async def claim(
+        self, endpoint: str, worker_id: str, n: int, lease_s: float, now: float
+    ) -> list[Job]:
+        if n <= 0:
+            return []
+        rows = await self._call("claim", endpoint, worker_id, n, fnum(now + lease_s), now)
+        return [job for job in map(decode_flat_job, rows) if job is not None]
+
+    async def renew(
+        self, worker_id: str, job_ids: Sequence[str], lease_s: float, now: float
+    ) -> list[str]:
+        ids = list(dict.fromkeys(job_ids))
+        if not ids:
+            return []
+        held = set(await self._call("renew", worker_id, fnum(now + lease_s), *ids))
+        return [job_id for job_id in ids if job_id in held]
+
+    async def set_progress(
+        self, job_id: str, worker_id: str, attempt: int | None, progress: JSON
+    ) -> Outcome:
+        text = encode_value(progress, "progress")
+        return Outcome(
+            await self._call("set_progress", job_id, worker_id, attempt_arg(attempt), text)
+        )
+
+    async def append_chunk(
+        self, job_id: str, worker_id: str, attempt: int | None, output: JSON
+    ) -> Outcome:
+        text = encode_value(output, "stream output")
+        return Outcome(
+            await self._call("append_chunks", job_id, worker_id, attempt_arg(attempt), text)
+        )
+
+    async def finish(
+        self,
+        job_id: str,
+        worker_id: str,
+        attempt: int | None,
+        result: Result,
+        now: float,
+        retention_s: float,
+    ) -> Outcome:
+        output = encode_value(result.output, "output") if result.has_output else ""
+        answer = await self._call(
+            "finish",
+            job_id,
+            worker_id,
+            attempt_arg(attempt),
+            now,
+            retention_s,
+            result.status.value,
+            result.has_output,
+            output,
+            bool(result.error),
+            result.error or "",
+            result.stop_pod,
+        )
+        return Outcome(answer)
+
+    async def pop_stops(self, worker_id: str) -> list[str]:
+        return sorted(set(await self._call("pop_stops", worker_id)))
+
+    async def record_ping(
+        self, endpoint: str, worker_id: str, job_ids: Sequence[str], now: float, version: str | None
+    ) -> None:
+        await self._call(
+            "record_ping",
+            endpoint,
+            worker_id,
+            now,
+            json.dumps(list(job_ids)),
+            version is not None,
+            version or "",
+            self.worker_ttl_s,
+        )
+
+    async def workers(self, endpoint: str, seen_since: float) -> list[WorkerInfo]:
+        client = self._redis()
+        seen = await client.zrangebyscore(
+            self._key("wseen", endpoint), fnum(seen_since), "+inf", withscores=True
+        )
+        if not seen:
+            return []
+        ids = [worker_id for worker_id, _ in seen]
+        async with client.pipeline(transaction=False) as pipe:
+            pipe.hmget(self._key("workers", endpoint), ids)
+            pipe.hmget(self._key("wver", endpoint), ids)
+            jobs, versions = await pipe.execute()
+        infos = [
+            WorkerInfo(worker_id, endpoint, float(at), tuple(json.loads(held or "[]")), version)
+            for (worker_id, at), held, version in zip(seen, jobs, versions, strict=True)
+        ]
+        return sorted(infos, key=lambda info: info.id)
+
+    # -- sweeper -------------------------------------------------------------------------------
+
+    async def expire_leases(self, now: float, max_attempts: int) -> SweepReport:
+        report = SweepReport()
+        while True:
+            requeued, failed, seen = await self._call("expire_leases", now, max_attempts, _BATCH)
+            report.requeued.extend(requeued)
+            report.failed.extend(failed)
+            if int(seen) < _BATCH:
+                return report
+
+    async def expire_deadlines(self, now: float, retention_s: float) -> SweepReport:
+        report = SweepReport()
+        while True:
+            timed, seen = await self._call("expire_deadlines", now, retention_s, _BATCH)
+            report.timed_out.extend(timed)
+            if int(seen) < _BATCH:
+                return report
+
+    async def delete_expired(self, now: float) -> int:
+        total = 0
+        while True:
+            deleted, seen = await self._call("delete_expired", now, _BATCH)
+            total += int(deleted)
+            if int(seen) < _BATCH:
+                return total
+
+    # -- webhook outbox --------------------------------------------------------------------
+
+    async def due_webhooks(self, now: float, limit: int) -> list[WebhookDelivery]:
+        if limit <= 0:
+            return []
+        rows = await self._call("due_webhooks", now, limit, fnum(now + self.webhook_lease_s))
+        return [decode_delivery(row) for row in rows]
+
+    async def webhook_attempted(
+        self, delivery_id: str, ok: bool, error: str | None, next_at: float | None
+    ) -> None:
+        await self._call(
+            "webhook_attempted",
+            delivery_id,
+            ok,
+            error is not None,
+            error or "",
+            "" if next_at is None else fnum(next_at),
+        )
+
+    async def webhook_deliveries(self, job_id: str) -> list[WebhookDelivery]:
+        client = self._redis()
+        ids = await client.lrange(self._key("whjob", job_id), 0, -1)
+        if not ids:
+            return []
+        async with client.pipeline(transaction=False) as pipe:
+            for delivery_id in ids:
+                pipe.hgetall(self._key("wh", delivery_id))
+            rows = await pipe.execute()
+        return [decode_delivery(flat(row)) for row in rows if row]
+
+    # -- per-job logs ---------------------------------------------------------------------------
+
+    async def append_logs(self, job_id: str, lines: Sequence[tuple[str, str]], now: float) -> None:
+        if not lines:
+            return
+        items = [item for stream, text in lines for item in (stream.replace("|", "/"), text)]
+        await self._call("append_logs", job_id, now, self.max_log_lines, *items)
+
+    async def read_logs(self, job_id: str, after_seq: int = -1) -> list[LogLine]:
+        rows = await self._call("read_logs", job_id, after_seq)
+        lines = []
+        for row in rows:
+            seq, at, stream, text = row.split("|", 3)
+            if int(seq) > after_seq:
+                lines.append(LogLine(int(seq), float(at), stream, text))
+        return lines
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _redis(self) -> Any:
+        if self._client is None:
+            raise StorageError("the Redis store is not open (call open() first)")
+        return self._client
+
+    async def _jobs(self, job_ids: list[str]) -> list[Job | None]:
+        async with self._redis().pipeline(transaction=False) as pipe:
+            for job_id in job_ids:
+                pipe.hgetall(self._key("job", job_id))
+            rows = await pipe.execute()
+        return [decode_job(row) if row else None for row in rows]
+
+
+async def _load_scripts(client: Any) -> dict[str, str]:
+    """``SCRIPT LOAD`` every script; return name -> SHA1."""
+    return {name: str(await client.script_load(src)) for name, src in SCRIPTS.items()}

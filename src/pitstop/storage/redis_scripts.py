@@ -1,0 +1,557 @@
+"""Server-side Lua scripts of the Redis backend: each one is one atomic transition.
+
+Redis runs a script to completion before any other command, so a script that checks a job's
+state and changes it is the Redis equivalent of a SQLite transaction: two servers claiming,
+finishing or sweeping at once are serialised and every transition happens exactly once.
+
+Every script receives the same four leading arguments, then its own from ``ARGV[5]``:
+``prefix``, ``grace_s`` (how long a finished job's keys outlive its retention, a backstop for
+the sweeper), ``retention_run_s`` and ``retention_sync_s`` (retention of jobs that end
+without a caller-given one: cancel, lost lease). Wakeups are ``PUBLISH``\\ ed from the scripts
+themselves, on ``{prefix}:wake:{key}``. Times arrive as exact decimal text from Python; a time
+computed here is written back with ``%.17g`` so it round-trips (see :mod:`.redis_keys`).
+"""
+
+from __future__ import annotations
+
+PREAMBLE = r"""
+local P = ARGV[1]
+local GRACE = tonumber(ARGV[2])
+local TERMINAL = {COMPLETED = true, FAILED = true, CANCELLED = true, TIMED_OUT = true}
+
+local function key(kind, name)
+  if name then return P .. ':' .. kind .. ':' .. name end
+  return P .. ':' .. kind
+end
+local function wake(k) redis.call('PUBLISH', P .. ':wake:' .. k, '1') end
+local function num(x) return string.format('%.17g', x) end
+
+local function retention(jk)
+  if redis.call('HGET', jk, 'sync') == '1' then return tonumber(ARGV[4]) end
+  return tonumber(ARGV[3])
+end
+
+local function move(jk, ep, old, new)
+  redis.call('HSET', jk, 'st', new)
+  local ck = key('counts', ep)
+  redis.call('HINCRBY', ck, old, -1)
+  redis.call('HINCRBY', ck, new, 1)
+end
+
+local function add_retry(jk, ep)
+  redis.call('HINCRBY', jk, 'ret', 1)
+  redis.call('HINCRBY', key('counts', ep), 'retried', 1)
+end
+
+local function unqueue(jk, id, ep)
+  local qm = redis.call('HGET', jk, 'qm')
+  redis.call('ZREM', key('q', ep), qm)
+  redis.call('ZREM', key('qlow', ep), qm)
+  redis.call('ZREM', key('ttl'), id)
+end
+
+local function requeue(jk, id, ep)
+  local f = redis.call('HMGET', jk, 'qm', 'cr', 'plow', 'qdl')
+  local qn = 'q'
+  if f[3] == '1' then qn = 'qlow' end
+  redis.call('ZADD', key(qn, ep), f[2], f[1])
+  if f[4] then redis.call('ZADD', key('ttl'), f[4], id) end
+  wake('queue:' .. ep)
+end
+
+local function unlease(jk, id)
+  redis.call('HDEL', jk, 'lease')
+  redis.call('ZREM', key('leases'), id)
+  redis.call('ZREM', key('runs'), id)
+end
+
+local function expire_after(id, seconds)
+  local ms = math.max(1000, math.floor((seconds + GRACE) * 1000))
+  redis.call('PEXPIRE', key('job', id), ms)
+  redis.call('PEXPIRE', key('chunks', id), ms)
+  redis.call('PEXPIRE', key('logs', id), ms)
+  redis.call('PEXPIRE', key('whjob', id), ms)
+end
+
+local function persist(id)
+  redis.call('PERSIST', key('job', id))
+  redis.call('PERSIST', key('chunks', id))
+  redis.call('PERSIST', key('logs', id))
+  redis.call('PERSIST', key('whjob', id))
+end
+
+local function push_stop(worker, id)
+  if not worker then return end
+  local sk = key('stops', worker)
+  redis.call('RPUSH', sk, id)
+  redis.call('PEXPIRE', sk, 86400000)
+  wake('stop:' .. worker)
+end
+
+local function ms_between(a, b)
+  local d = (tonumber(b) - tonumber(a)) * 1000
+  if d < 0 then d = 0 end
+  return string.format('%d', math.floor(d + 0.5))
+end
+
+-- The webhook body is RunPod's status body plus input and webhook, assembled as text so the
+-- stored JSON of input and output is passed through byte for byte.
+local function outbox(jk, id, now, keep)
+  local f = redis.call('HMGET', jk, 'wh', 'st', 'cr', 'sa', 'fa', 'in', 'hout', 'out', 'err',
+                       'wk', 'ret')
+  if not f[1] then return end
+  local body = '{"id":' .. cjson.encode(id) .. ',"status":"' .. f[2] .. '"'
+  if f[4] then
+    body = body .. ',"delayTime":' .. ms_between(f[3], f[4])
+    if f[5] then body = body .. ',"executionTime":' .. ms_between(f[4], f[5]) end
+  end
+  if f[10] then body = body .. ',"workerId":' .. cjson.encode(f[10]) end
+  if f[7] == '1' then body = body .. ',"output":' .. f[8] end
+  if f[9] then body = body .. ',"error":' .. cjson.encode(f[9]) end
+  if f[11] and f[11] ~= '0' then body = body .. ',"retries":' .. f[11] end
+  body = body .. ',"input":' .. f[6]
+  body = body .. ',"webhook":' .. cjson.encode(f[1]) .. '}'
+  local did = 'wh-' .. redis.call('INCR', key('whseq'))
+  local dk = key('wh', did)
+  redis.call('HSET', dk, 'id', did, 'job', id, 'url', f[1], 'payload', body,
+             'att', '0', 'next', now, 'dlv', '0')
+  redis.call('PEXPIRE', dk, math.floor((keep + GRACE) * 1000))
+  redis.call('ZADD', key('whdue'), now, did)
+  redis.call('RPUSH', key('whjob', id), did)
+end
+
+-- End a job: status, finish time, retention, indexes, key expiry, webhook, wakeup.
+local function end_job(jk, id, ep, old, new, now, keep, why, hook)
+  move(jk, ep, old, new)
+  local until_ = tonumber(now) + keep
+  local prev = tonumber(redis.call('HGET', jk, 'exp') or '0')
+  if prev > until_ then
+    until_ = prev
+    keep = prev - tonumber(now)
+  end
+  local exp = num(until_)
+  redis.call('HSET', jk, 'fa', now, 'exp', exp, 'why', why)
+  unlease(jk, id)
+  redis.call('ZADD', key('retain'), exp, id)
+  if hook then outbox(jk, id, now, keep) end
+  expire_after(id, keep)
+  wake('job:' .. id)
+end
+
+-- 'ok' while worker (and attempt, when given) hold the running job. Another holder is
+-- 'stale'; the holder reporting on a job already ended is 'ignored', or own_done when it was
+-- the holder's own result that ended it.
+local function fence(jk, worker, attempt, own_done)
+  local f = redis.call('HMGET', jk, 'st', 'wk', 'att', 'why')
+  if not f[1] then return 'unknown' end
+  if f[2] ~= worker or (attempt ~= '' and f[3] ~= attempt) then return 'stale' end
+  if f[1] == 'IN_PROGRESS' then return 'ok' end
+  if f[4] == 'worker' then return own_done end
+  return 'ignored'
+end
+"""
+
+ENQUEUE = r"""
+local id, ep, maxq = ARGV[5], ARGV[6], ARGV[7]
+local jk = key('job', id)
+if redis.call('EXISTS', jk) == 1 then return 'duplicate' end
+if maxq ~= '' then
+  local n = redis.call('ZCARD', key('q', ep)) + redis.call('ZCARD', key('qlow', ep))
+  if n >= tonumber(maxq) then return 'full' end
+end
+local qm = string.format('%016d', redis.call('INCR', key('seq'))) .. ':' .. id
+local fields = {}
+for i = 8, #ARGV do fields[#fields + 1] = ARGV[i] end
+redis.call('HSET', jk, 'st', 'IN_QUEUE', 'qm', qm, unpack(fields))
+local cr = redis.call('HGET', jk, 'cr')
+redis.call('ZADD', key('recent', ep), cr, qm)
+redis.call('ZADD', key('recent'), cr, qm)
+redis.call('HINCRBY', key('counts', ep), 'IN_QUEUE', 1)
+redis.call('SADD', key('endpoints'), ep)
+requeue(jk, id, ep)
+wake('job:' .. id)
+return 'ok'
+"""
+
+CLAIM = r"""
+local ep, worker, n, lease, now = ARGV[5], ARGV[6], tonumber(ARGV[7]), ARGV[8], ARGV[9]
+local tnow = tonumber(now)
+local out = {}
+for _, qn in ipairs({'q', 'qlow'}) do
+  local qk = key(qn, ep)
+  local skipped = 0
+  while #out < n do
+    local batch = redis.call('ZRANGE', qk, skipped, skipped + 63)
+    if #batch == 0 then break end
+    for _, qm in ipairs(batch) do
+      if #out >= n then break end
+      local id = string.sub(qm, 18)
+      local jk = key('job', id)
+      local f = redis.call('HMGET', jk, 'st', 'qdl', 'pexec')
+      if f[1] ~= 'IN_QUEUE' then
+        redis.call('ZREM', qk, qm)
+      elseif f[2] and tonumber(f[2]) <= tnow then
+        skipped = skipped + 1
+      else
+        redis.call('ZREM', qk, qm)
+        redis.call('ZREM', key('ttl'), id)
+        move(jk, ep, 'IN_QUEUE', 'IN_PROGRESS')
+        redis.call('HINCRBY', jk, 'att', 1)
+        redis.call('HSET', jk, 'wk', worker, 'lease', lease, 'sa', now)
+        redis.call('ZADD', key('leases'), lease, id)
+        if f[3] then
+          redis.call('ZADD', key('runs'), num(tnow + tonumber(f[3]) / 1000), id)
+        end
+        wake('job:' .. id)
+        out[#out + 1] = redis.call('HGETALL', jk)
+      end
+    end
+  end
+end
+return out
+"""
+
+RENEW = r"""
+local worker, lease = ARGV[5], ARGV[6]
+local out = {}
+for i = 7, #ARGV do
+  local id = ARGV[i]
+  local jk = key('job', id)
+  local f = redis.call('HMGET', jk, 'st', 'wk')
+  if f[1] == 'IN_PROGRESS' and f[2] == worker then
+    redis.call('HSET', jk, 'lease', lease)
+    redis.call('ZADD', key('leases'), lease, id)
+    out[#out + 1] = id
+  end
+end
+return out
+"""
+
+SET_PROGRESS = r"""
+local id = ARGV[5]
+local jk = key('job', id)
+local r = fence(jk, ARGV[6], ARGV[7], 'ignored')
+if r ~= 'ok' then return r end
+redis.call('HSET', jk, 'prog', ARGV[8], 'hprog', '1')
+wake('job:' .. id)
+return 'accepted'
+"""
+
+APPEND_CHUNKS = r"""
+local id = ARGV[5]
+local jk = key('job', id)
+local r = fence(jk, ARGV[6], ARGV[7], 'ignored')
+if r ~= 'ok' then return r end
+local ck = key('chunks', id)
+for i = 8, #ARGV do redis.call('RPUSH', ck, ARGV[i]) end
+redis.call('HINCRBY', jk, 'nch', #ARGV - 7)
+wake('job:' .. id)
+return 'accepted'
+"""
+
+FINISH = r"""
+local id, now, keep, status = ARGV[5], ARGV[8], tonumber(ARGV[9]), ARGV[10]
+local jk = key('job', id)
+local r = fence(jk, ARGV[6], ARGV[7], 'duplicate')
+if r ~= 'ok' then return r end
+if ARGV[11] == '1' then
+  redis.call('HSET', jk, 'out', ARGV[12], 'hout', '1')
+else
+  redis.call('HDEL', jk, 'out', 'hout')
+end
+if ARGV[13] == '1' then
+  redis.call('HSET', jk, 'err', ARGV[14])
+else
+  redis.call('HDEL', jk, 'err')
+end
+redis.call('HSET', jk, 'spod', ARGV[15])
+local ep = redis.call('HGET', jk, 'ep')
+end_job(jk, id, ep, 'IN_PROGRESS', status, now, keep, 'worker', true)
+return 'accepted'
+"""
+
+CANCEL = r"""
+local id, now = ARGV[5], ARGV[6]
+local jk = key('job', id)
+local f = redis.call('HMGET', jk, 'st', 'ep', 'wk')
+if not f[1] then return {} end
+if f[1] == 'IN_QUEUE' then
+  unqueue(jk, id, f[2])
+  end_job(jk, id, f[2], 'IN_QUEUE', 'CANCELLED', now, retention(jk), 'cancel', true)
+elseif f[1] == 'IN_PROGRESS' then
+  end_job(jk, id, f[2], 'IN_PROGRESS', 'CANCELLED', now, retention(jk), 'cancel', true)
+  push_stop(f[3], id)
+end
+return redis.call('HGETALL', jk)
+"""
+
+RETRY = r"""
+local id, now = ARGV[5], ARGV[6]
+local jk = key('job', id)
+local f = redis.call('HMGET', jk, 'st', 'ep', 'pttl')
+if not f[1] then return {} end
+if f[1] == 'FAILED' or f[1] == 'TIMED_OUT' then
+  redis.call('HDEL', jk, 'out', 'hout', 'err', 'prog', 'hprog', 'spod', 'wk', 'lease', 'sa',
+             'fa', 'exp', 'why', 'qdl')
+  redis.call('HSET', jk, 'nch', '0', 'cur', '0', 'abase', redis.call('HGET', jk, 'att'))
+  if f[3] then redis.call('HSET', jk, 'qdl', num(tonumber(now) + tonumber(f[3]) / 1000)) end
+  redis.call('DEL', key('chunks', id))
+  redis.call('ZREM', key('retain'), id)
+  persist(id)
+  add_retry(jk, f[2])
+  move(jk, f[2], f[1], 'IN_QUEUE')
+  requeue(jk, id, f[2])
+  wake('job:' .. id)
+end
+return redis.call('HGETALL', jk)
+"""
+
+PURGE = r"""
+local ep, now, limit = ARGV[5], ARGV[6], tonumber(ARGV[7])
+local n, seen = 0, 0
+for _, qn in ipairs({'q', 'qlow'}) do
+  local qk = key(qn, ep)
+  for _, qm in ipairs(redis.call('ZRANGE', qk, 0, limit - seen - 1)) do
+    seen = seen + 1
+    local id = string.sub(qm, 18)
+    local jk = key('job', id)
+    redis.call('ZREM', qk, qm)
+    if redis.call('HGET', jk, 'st') == 'IN_QUEUE' then
+      redis.call('ZREM', key('ttl'), id)
+      end_job(jk, id, ep, 'IN_QUEUE', 'CANCELLED', now, retention(jk), 'cancel', true)
+      n = n + 1
+    end
+  end
+  if seen >= limit then break end
+end
+return {n, seen}
+"""
+
+READ_CURSOR = r"""
+local id = ARGV[5]
+local jk = key('job', id)
+if redis.call('EXISTS', jk) == 0 then return {} end
+local cur = tonumber(redis.call('HGET', jk, 'cur') or '0')
+local chunks = redis.call('LRANGE', key('chunks', id), cur, -1)
+if #chunks > 0 then redis.call('HINCRBY', jk, 'cur', #chunks) end
+return {redis.call('HGETALL', jk), cur, chunks}
+"""
+
+SET_RETENTION = r"""
+local id, now, secs = ARGV[5], ARGV[6], tonumber(ARGV[7])
+local jk = key('job', id)
+local st = redis.call('HGET', jk, 'st')
+if not st then return {} end
+local exp = num(tonumber(now) + secs)
+redis.call('HSET', jk, 'exp', exp)
+if TERMINAL[st] then
+  redis.call('ZADD', key('retain'), exp, id)
+  expire_after(id, secs)
+end
+return redis.call('HGETALL', jk)
+"""
+
+EXPIRE_LEASES = r"""
+local now, maxa, limit = ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7])
+local tnow = tonumber(now)
+local ids = redis.call('ZRANGEBYSCORE', key('leases'), '-inf', '(' .. now, 'LIMIT', 0, limit)
+local requeued, failed = {}, {}
+for _, id in ipairs(ids) do
+  local jk = key('job', id)
+  local f = redis.call('HMGET', jk, 'st', 'ep', 'att', 'lease', 'abase', 'wk')
+  if f[1] ~= 'IN_PROGRESS' or not f[4] then
+    redis.call('ZREM', key('leases'), id)
+  elseif tonumber(f[4]) < tnow then
+    local used = tonumber(f[3]) - tonumber(f[5] or '0')
+    if used >= maxa then
+      redis.call('HSET', jk, 'err', 'worker ' .. (f[6] or '?') ..
+        ' was lost (lease expired) on attempt ' .. f[3] .. '; giving up after ' .. used ..
+        ' of ' .. ARGV[6] .. ' attempts')
+      end_job(jk, id, f[2], 'IN_PROGRESS', 'FAILED', now, retention(jk), 'lost', true)
+      failed[#failed + 1] = id
+    else
+      unlease(jk, id)
+      redis.call('HDEL', jk, 'wk', 'sa', 'prog', 'hprog')
+      add_retry(jk, f[2])
+      move(jk, f[2], 'IN_PROGRESS', 'IN_QUEUE')
+      requeue(jk, id, f[2])
+      wake('job:' .. id)
+      requeued[#requeued + 1] = id
+    end
+  end
+end
+return {requeued, failed, #ids}
+"""
+
+EXPIRE_DEADLINES = r"""
+local now, keep, limit = ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7])
+local timed = {}
+local qids = redis.call('ZRANGEBYSCORE', key('ttl'), '-inf', now, 'LIMIT', 0, limit)
+for _, id in ipairs(qids) do
+  local jk = key('job', id)
+  redis.call('ZREM', key('ttl'), id)
+  local f = redis.call('HMGET', jk, 'st', 'ep', 'pttl')
+  if f[1] == 'IN_QUEUE' then
+    unqueue(jk, id, f[2])
+    redis.call('HSET', jk, 'err', 'job TTL of ' .. (f[3] or '?') ..
+      ' ms expired before a worker took it')
+    end_job(jk, id, f[2], 'IN_QUEUE', 'TIMED_OUT', now, keep, 'timeout', true)
+    timed[#timed + 1] = id
+  end
+end
+local rids = redis.call('ZRANGEBYSCORE', key('runs'), '-inf', now, 'LIMIT', 0, limit)
+for _, id in ipairs(rids) do
+  local jk = key('job', id)
+  redis.call('ZREM', key('runs'), id)
+  local f = redis.call('HMGET', jk, 'st', 'ep', 'pexec', 'wk')
+  if f[1] == 'IN_PROGRESS' then
+    redis.call('HSET', jk, 'err', 'execution timeout of ' .. (f[3] or '?') .. ' ms exceeded')
+    end_job(jk, id, f[2], 'IN_PROGRESS', 'TIMED_OUT', now, keep, 'timeout', true)
+    push_stop(f[4], id)
+    timed[#timed + 1] = id
+  end
+end
+return {timed, math.max(#qids, #rids)}
+"""
+
+DELETE_EXPIRED = r"""
+local now, limit = ARGV[5], tonumber(ARGV[6])
+local ids = redis.call('ZRANGEBYSCORE', key('retain'), '-inf', now, 'LIMIT', 0, limit)
+local n = 0
+for _, id in ipairs(ids) do
+  redis.call('ZREM', key('retain'), id)
+  local jk = key('job', id)
+  local f = redis.call('HMGET', jk, 'st', 'ep', 'qm', 'ret')
+  if f[1] and TERMINAL[f[1]] then
+    for _, did in ipairs(redis.call('LRANGE', key('whjob', id), 0, -1)) do
+      if not redis.call('ZSCORE', key('whdue'), did) then  -- pending ones expire on their own
+        redis.call('DEL', key('wh', did))
+      end
+    end
+    redis.call('DEL', jk, key('chunks', id), key('logs', id), key('whjob', id))
+    redis.call('ZREM', key('recent', f[2]), f[3])
+    redis.call('ZREM', key('recent'), f[3])
+    local ck = key('counts', f[2])
+    redis.call('HINCRBY', ck, f[1], -1)
+    local retries = tonumber(f[4] or '0')
+    if retries > 0 then redis.call('HINCRBY', ck, 'retried', 0 - retries) end
+    n = n + 1
+  end
+end
+return {n, #ids}
+"""
+
+DUE_WEBHOOKS = r"""
+local now, limit, until_ = ARGV[5], tonumber(ARGV[6]), ARGV[7]
+local out = {}
+for _, did in ipairs(redis.call('ZRANGEBYSCORE', key('whdue'), '-inf', now, 'LIMIT', 0, limit)) do
+  local dk = key('wh', did)
+  if redis.call('EXISTS', dk) == 1 then
+    redis.call('HSET', dk, 'next', until_)
+    redis.call('ZADD', key('whdue'), until_, did)
+    out[#out + 1] = redis.call('HGETALL', dk)
+  else
+    redis.call('ZREM', key('whdue'), did)
+  end
+end
+return out
+"""
+
+WEBHOOK_ATTEMPTED = r"""
+local did, ok, herr, err, nxt = ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9]
+local dk = key('wh', did)
+if redis.call('EXISTS', dk) == 0 then return 0 end
+redis.call('HINCRBY', dk, 'att', 1)
+if herr == '1' and ok ~= '1' then
+  redis.call('HSET', dk, 'err', err)
+else
+  redis.call('HDEL', dk, 'err')
+end
+if ok == '1' then
+  redis.call('HSET', dk, 'dlv', '1')
+  redis.call('ZREM', key('whdue'), did)
+elseif nxt ~= '' then
+  redis.call('HSET', dk, 'next', nxt)
+  redis.call('ZADD', key('whdue'), nxt, did)
+else
+  redis.call('ZREM', key('whdue'), did)
+end
+return 1
+"""
+
+APPEND_LOGS = r"""
+local id, now, cap = ARGV[5], ARGV[6], tonumber(ARGV[7])
+local jk = key('job', id)
+if redis.call('EXISTS', jk) == 0 then return 0 end
+local count = (#ARGV - 7) / 2
+local seq = redis.call('HINCRBY', jk, 'nlog', count) - count
+local lk = key('logs', id)
+for i = 8, #ARGV, 2 do
+  redis.call('RPUSH', lk, seq .. '|' .. now .. '|' .. ARGV[i] .. '|' .. ARGV[i + 1])
+  seq = seq + 1
+end
+redis.call('LTRIM', lk, -cap, -1)
+local ttl = redis.call('PTTL', jk)
+if ttl > 0 then redis.call('PEXPIRE', lk, ttl) end
+return count
+"""
+
+READ_LOGS = r"""
+local lk = key('logs', ARGV[5])
+local first = redis.call('LINDEX', lk, 0)
+if not first then return {} end
+local start = tonumber(ARGV[6]) + 1 - tonumber(string.match(first, '^(%d+)|'))
+if start < 0 then start = 0 end
+return redis.call('LRANGE', lk, start, -1)
+"""
+
+RECORD_PING = r"""
+local ep, worker, now, ids, hver, ver = ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10]
+local wk, sk, vk = key('workers', ep), key('wseen', ep), key('wver', ep)
+redis.call('HSET', wk, worker, ids)
+redis.call('ZADD', sk, now, worker)
+if hver == '1' then redis.call('HSET', vk, worker, ver) end
+redis.call('SADD', key('endpoints'), ep)
+local old = redis.call('ZRANGEBYSCORE', sk, '-inf', '(' .. num(tonumber(now) - tonumber(ARGV[11])),
+                       'LIMIT', 0, 100)
+for _, w in ipairs(old) do
+  redis.call('HDEL', wk, w)
+  redis.call('HDEL', vk, w)
+  redis.call('ZREM', sk, w)
+end
+return 1
+"""
+
+POP_STOPS = r"""
+local sk = key('stops', ARGV[5])
+local ids = redis.call('LRANGE', sk, 0, -1)
+redis.call('DEL', sk)
+return ids
+"""
+
+SCRIPTS: dict[str, str] = {
+    name: PREAMBLE + body
+    for name, body in {
+        "enqueue": ENQUEUE,
+        "claim": CLAIM,
+        "renew": RENEW,
+        "set_progress": SET_PROGRESS,
+        "append_chunks": APPEND_CHUNKS,
+        "finish": FINISH,
+        "cancel": CANCEL,
+        "retry": RETRY,
+        "purge": PURGE,
+        "read_cursor": READ_CURSOR,
+        "set_retention": SET_RETENTION,
+        "expire_leases": EXPIRE_LEASES,
+        "expire_deadlines": EXPIRE_DEADLINES,
+        "delete_expired": DELETE_EXPIRED,
+        "due_webhooks": DUE_WEBHOOKS,
+        "webhook_attempted": WEBHOOK_ATTEMPTED,
+        "append_logs": APPEND_LOGS,
+        "read_logs": READ_LOGS,
+        "record_ping": RECORD_PING,
+        "pop_stops": POP_STOPS,
+    }.items()
+}
+"""Every script by name, each with the shared helper functions in front."""

@@ -1,0 +1,171 @@
+"""Cross-server wakeups for the Redis backend: one pub/sub connection, local fan-out.
+
+The scripts ``PUBLISH`` on ``{prefix}:wake:{key}`` for every wakeup key they affect (see
+:mod:`pitstop.storage.redis_scripts`). Each store owns one :class:`Wakeups`: a single
+subscriber connection shared by all of the process's watches, subscribed to a channel while
+at least one watch needs it (reference counted), with a reader task handing each message to
+the in-process :class:`~pitstop.storage.notify.Hub`.
+
+A watch returns from ``__aenter__`` only after Redis confirmed the ``SUBSCRIBE``, so a
+publish that follows the caller's state check can never be missed. If the connection drops,
+redis-py reconnects and resubscribes; every watch is then woken (a spurious wakeup, which
+callers tolerate by re-checking) because messages published meanwhile are gone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import AsyncIterator
+from typing import Any
+
+from pitstop.errors import StorageError
+from pitstop.storage.notify import Hub, HubWatch
+
+log = logging.getLogger("pitstop.storage.redis")
+
+_IDLE_CHANNEL = "_"
+"""Always subscribed, so the reader has a connection to read from before any watch."""
+
+
+class Wakeups:
+    """Shared pub/sub subscriber plus local fan-out for one store (one event loop)."""
+
+    def __init__(self, client: Any, prefix: str, confirm_timeout: float = 10.0) -> None:
+        self._client = client
+        self._channel_prefix = f"{prefix}:wake:"
+        self._confirm_timeout = confirm_timeout
+        self.hub = Hub()
+        self._pubsub: Any = None
+        self._reader: asyncio.Task[None] | None = None
+        self._refs: dict[str, int] = {}
+        self._ready: dict[str, asyncio.Future[None]] = {}
+        self._pending: dict[str, deque[asyncio.Future[None]]] = {}
+
+    def channel(self, key: str) -> str:
+        """The pub/sub channel of a wakeup key."""
+        return self._channel_prefix + key
+
+    async def start(self) -> None:
+        """Open the subscriber connection and start the reader."""
+        self._pubsub = self._client.pubsub()
+        idle = self.channel(_IDLE_CHANNEL)
+        confirmed = self._expect(idle)
+        await self._pubsub.subscribe(idle)
+        self._reader = asyncio.create_task(self._read(), name="pitstop-redis-wakeups")
+        await self._confirmed(confirmed, idle)
+
+    async def stop(self) -> None:
+        """Stop the reader, close the connection, wake every watch."""
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await reader
+        pubsub, self._pubsub = self._pubsub, None
+        if pubsub is not None:
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()
+        for futures in self._pending.values():
+            for future in futures:
+                future.cancel()
+        self._pending.clear()
+        self._ready.clear()
+        self._refs.clear()
+        self.hub.close()
+
+    @contextlib.asynccontextmanager
+    async def watch(self, *keys: str) -> AsyncIterator[HubWatch]:
+        """A hub watch on ``keys``, entered only once Redis confirmed every subscription."""
+        channels = [self.channel(key) for key in dict.fromkeys(keys)]
+        async with self.hub.watch(*keys) as watch:
+            try:
+                await self._acquire(channels)
+                yield watch
+            finally:
+                await self._release(channels)
+
+    # -- subscriptions -------------------------------------------------------------------------
+
+    async def _acquire(self, channels: list[str]) -> None:
+        if self._pubsub is None:
+            raise StorageError("the Redis store is not open (call open() first)")
+        waits: list[tuple[asyncio.Future[None], str]] = []
+        fresh: list[str] = []
+        for channel in channels:
+            count = self._refs.get(channel, 0)
+            self._refs[channel] = count + 1
+            if count == 0:
+                self._ready[channel] = self._expect(channel)
+                fresh.append(channel)
+            waits.append((self._ready[channel], channel))
+        if fresh:
+            await self._pubsub.subscribe(*fresh)
+        for future, channel in waits:
+            await self._confirmed(future, channel)
+
+    async def _release(self, channels: list[str]) -> None:
+        gone: list[str] = []
+        for channel in channels:
+            count = self._refs.get(channel, 0) - 1
+            if count > 0:
+                self._refs[channel] = count
+                continue
+            self._refs.pop(channel, None)
+            self._ready.pop(channel, None)
+            gone.append(channel)
+        if gone and self._pubsub is not None:
+            with contextlib.suppress(Exception):
+                await self._pubsub.unsubscribe(*gone)
+
+    def _expect(self, channel: str) -> asyncio.Future[None]:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.setdefault(channel, deque()).append(future)
+        return future
+
+    async def _confirmed(self, future: asyncio.Future[None], channel: str) -> None:
+        try:
+            await asyncio.wait_for(asyncio.shield(future), self._confirm_timeout)
+        except asyncio.TimeoutError:
+            raise StorageError(f"Redis did not confirm the subscription to {channel!r}") from None
+
+    # -- reader ----------------------------------------------------------------------------------
+
+    async def _read(self) -> None:
+        while True:
+            try:
+                message = await self._pubsub.get_message(timeout=None)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                await self._connection_lost(exc)
+                continue
+            if message is not None:
+                self._dispatch(message)
+
+    def _dispatch(self, message: dict[str, Any]) -> None:
+        kind = message.get("type")
+        channel = _text(message.get("channel"))
+        if kind == "message":
+            self.hub.notify([channel[len(self._channel_prefix) :]])
+        elif kind == "subscribe":
+            futures = self._pending.get(channel)
+            while futures:
+                future = futures.popleft()
+                if not future.done():
+                    future.set_result(None)
+                    break
+            if futures is not None and not futures:
+                del self._pending[channel]
+
+    async def _connection_lost(self, exc: Exception) -> None:
+        log.warning("Redis wakeup connection failed (%s); reconnecting", exc)
+        prefix = len(self._channel_prefix)
+        self.hub.notify([channel[prefix:] for channel in self._refs])
+        await asyncio.sleep(0.2)
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

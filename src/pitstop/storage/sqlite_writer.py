@@ -1,0 +1,283 @@
+"""The SQLite store's single writer thread: serial execution with group commit.
+
+Every store operation is a plain function ``fn(tx, *args)`` run on one connection owned by
+one thread, so operations are serial (claims can never interleave) and the event loop never
+blocks on disk. The thread drains whatever operations are queued (up to ``max_batch``) and
+runs them in ONE transaction (a failing operation is rolled back alone, see
+:meth:`Writer._run_batch`); a single ``COMMIT`` then makes the whole batch durable. Only after that commit
+are the callers' futures resolved and the wakeup keys notified, so "returned" always means
+"durable" and a woken waiter always sees the new state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future as ThreadFuture
+from typing import Any, TypeVar
+
+from pitstop.errors import StorageError
+from pitstop.storage.sqlite_schema import configure, migrate
+
+T = TypeVar("T")
+
+_STOP = object()
+
+
+class _OperationFailed(Exception):
+    """An operation raised during an optimistic (savepoint-free) batch run."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class Tx:
+    """What an operation gets: the connection and a place to put keys to notify on commit."""
+
+    __slots__ = ("conn", "keys")
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.keys: set[str] = set()
+
+    def notify(self, *keys: str) -> None:
+        """Wake the watchers of ``keys`` once this operation's transaction has committed."""
+        self.keys.update(keys)
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """The first row of a query, or None."""
+        return self.conn.execute(sql, params).fetchone()
+
+    def all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        """Every row of a query."""
+        return self.conn.execute(sql, params).fetchall()
+
+
+_Item = tuple[Callable[..., Any], tuple[Any, ...], "asyncio.Future[Any]", asyncio.AbstractEventLoop]
+_Settled = tuple["asyncio.Future[Any]", Any, BaseException | None]
+
+
+class Writer:
+    """Owns the connection and the thread; :meth:`submit` is the only way to run SQL."""
+
+    def __init__(
+        self, path: str, on_commit: Callable[[set[str]], None], max_batch: int = 256
+    ) -> None:
+        self.path = path
+        self._on_commit = on_commit
+        self._max_batch = max_batch
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    async def start(self) -> int:
+        """Start the thread, open the database and migrate it; return the schema version."""
+        started: ThreadFuture[int] = ThreadFuture()
+        self._thread = threading.Thread(
+            target=self._main, args=(started,), name=f"pitstop-sqlite:{self.path}", daemon=True
+        )
+        self._thread.start()
+        return await asyncio.wrap_future(started)
+
+    def submit(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+        """Queue ``fn(tx, *args)``; the future resolves after the transaction commits."""
+        if self._closed:
+            raise StorageError("the SQLite store is closed")
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._queue.put((fn, args, future, loop))
+        return future
+
+    async def stop(self) -> None:
+        """Finish the queued operations, then close the connection and end the thread."""
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.put(_STOP)
+        thread = self._thread
+        if thread is not None:
+            await asyncio.to_thread(thread.join)
+
+    # -- the thread ------------------------------------------------------------------------
+
+    def _main(self, started: ThreadFuture[int]) -> None:
+        try:
+            conn = self._connect()
+        except Exception as exc:
+            self._closed = True
+            started.set_exception(StorageError(f"cannot open SQLite database {self.path}: {exc}"))
+            return
+        try:
+            started.set_result(migrate(conn))
+        except Exception as exc:
+            self._closed = True
+            conn.close()
+            started.set_exception(_storage_error(exc))
+            return
+        try:
+            self._serve(conn)
+        finally:
+            conn.close()
+            self._fail_leftovers()
+
+    def _connect(self) -> sqlite3.Connection:
+        if self.path != ":memory:":
+            parent = os.path.dirname(os.path.abspath(self.path))
+            os.makedirs(parent, exist_ok=True)
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        configure(conn)
+        return conn
+
+    def _serve(self, conn: sqlite3.Connection) -> None:
+        while True:
+            item = self._queue.get()
+            if item is _STOP:
+                return
+            batch: list[_Item] = [item]
+            stopping = False
+            while len(batch) < self._max_batch:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is _STOP:
+                    stopping = True
+                    break
+                batch.append(item)
+            try:
+                self._run_batch(conn, batch)
+            except Exception as exc:  # a bug must not kill the thread and hang every caller
+                self._fail_batch(conn, batch, exc)
+            if stopping:
+                return
+
+    def _run_batch(self, conn: sqlite3.Connection, batch: list[_Item]) -> None:
+        """Run a batch in one transaction and commit once.
+
+        Optimistic: operations run back to back without savepoints. An operation that
+        raises before changing anything (a full queue, a duplicate id) simply fails. If one
+        raises after writing, the transaction is rolled back and the batch re-run with a
+        savepoint around each operation, so only the failing one is undone (operations are
+        functions of the database state, so re-running them is safe).
+        """
+        try:
+            settled, keys = self._execute(conn, batch, isolate=False)
+        except _OperationFailed as failure:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            if len(batch) == 1:
+                self._deliver(batch, [(batch[0][2], None, failure.error)])
+                return
+            try:
+                settled, keys = self._execute(conn, batch, isolate=True)
+            except sqlite3.Error as exc:
+                self._fail_batch(conn, batch, exc)
+                return
+        except sqlite3.Error as exc:  # BEGIN or a savepoint statement failed
+            self._fail_batch(conn, batch, exc)
+            return
+        try:
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._fail_batch(conn, batch, exc)
+            return
+        self._deliver(batch, settled, keys)
+
+    @staticmethod
+    def _execute(
+        conn: sqlite3.Connection, batch: list[_Item], *, isolate: bool
+    ) -> tuple[list[_Settled], set[str]]:
+        settled: list[_Settled] = []
+        keys: set[str] = set()
+        conn.execute("BEGIN IMMEDIATE")
+        for fn, args, future, _loop in batch:
+            tx = Tx(conn)
+            if isolate:
+                conn.execute("SAVEPOINT op")
+            before = conn.total_changes
+            try:
+                result = fn(tx, *args)
+            except Exception as exc:
+                if not isolate:
+                    if conn.total_changes == before:  # refused before writing: nothing to undo
+                        settled.append((future, None, _storage_error(exc)))
+                        continue
+                    raise _OperationFailed(_storage_error(exc)) from exc
+                conn.execute("ROLLBACK TO op")
+                conn.execute("RELEASE op")
+                settled.append((future, None, _storage_error(exc)))
+                continue
+            if isolate:
+                conn.execute("RELEASE op")
+            keys |= tx.keys
+            settled.append((future, result, None))
+        return settled, keys
+
+    def _fail_batch(self, conn: sqlite3.Connection, batch: list[_Item], exc: Exception) -> None:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+        error = StorageError(f"SQLite transaction failed: {exc}")
+        self._deliver(batch, [(item[2], None, error) for item in batch])
+
+    def _deliver(
+        self, batch: list[_Item], settled: list[_Settled], keys: set[str] | None = None
+    ) -> None:
+        """Resolve the callers' futures in their loops and notify ``keys``.
+
+        One ``call_soon_threadsafe`` per loop and batch: the wakeup notification rides
+        along with the first loop's results (the hub fires that loop's watches directly and
+        forwards to any other loop), which halves the cross-thread wakeups per batch.
+        """
+        by_loop: dict[asyncio.AbstractEventLoop, list[_Settled]] = {}
+        for (_fn, _args, _future, loop), outcome in zip(batch, settled, strict=True):
+            by_loop.setdefault(loop, []).append(outcome)
+        pending = keys or None
+        for loop, outcomes in by_loop.items():
+            try:
+                loop.call_soon_threadsafe(_settle, outcomes, self._on_commit, pending)
+            except RuntimeError:  # loop closed: nobody awaits these
+                continue
+            pending = None
+        if pending:
+            self._on_commit(pending)
+
+    def _fail_leftovers(self) -> None:
+        leftovers: list[_Item] = []
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is not _STOP:
+                leftovers.append(item)
+        error = StorageError("the SQLite store is closed")
+        self._deliver(leftovers, [(future, None, error) for _f, _a, future, _l in leftovers])
+
+
+def _settle(
+    outcomes: list[_Settled],
+    notify: Callable[[set[str]], None],
+    keys: set[str] | None,
+) -> None:
+    if keys:
+        notify(keys)
+    for future, result, error in outcomes:
+        if future.done():
+            continue
+        if error is None:
+            future.set_result(result)
+        else:
+            future.set_exception(error)
+
+
+def _storage_error(exc: Exception) -> Exception:
+    """Keep pitstop's own errors (QueueFull, StorageError...); wrap SQLite's."""
+    if isinstance(exc, sqlite3.Error):
+        return StorageError(f"SQLite error: {exc}")
+    return exc

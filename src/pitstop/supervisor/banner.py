@@ -1,0 +1,36 @@
+"""What ``pitstop serve`` prints once it is ready: the endpoint URL and lines to paste."""
+
+from __future__ import annotations
+
+import shlex
+
+from pitstop.config import SupervisorConfig
+
+SAMPLE_INPUT = '{"prompt": "hello"}'
+
+
+def worker_count(sup: SupervisorConfig) -> str:
+    """``2`` for a fixed pool, ``0-4`` for a scaled one."""
+    if sup.min_workers == sup.max_workers:
+        return str(sup.min_workers)
+    return f"{sup.min_workers}-{sup.max_workers}"
+
+
+def banner_lines(sup: SupervisorConfig, base_url: str, client_key: str | None) -> list[str]:
+    """Lines naming the endpoint URL, a ``curl`` and a ``pitstop submit`` that call it."""
+    endpoint_url = f"{base_url}/v2/{sup.endpoint_id}"
+    workers = worker_count(sup)
+    body = '{"input": ' + SAMPLE_INPUT + "}"
+    auth = f" -H {shlex.quote('Authorization: Bearer ' + client_key)}" if client_key else ""
+    key_flag = f" --api-key {shlex.quote(client_key)}" if client_key else ""
+    return [
+        f"pitstop | serving {sup.handler_path} as endpoint '{sup.endpoint_id}' "
+        f"with {workers} worker(s) x concurrency {sup.concurrency}",
+        f"pitstop | endpoint: {endpoint_url}",
+        "pitstop | call it with:",
+        f"  curl -s -X POST {endpoint_url}/runsync"
+        f" -H 'Content-Type: application/json'{auth} -d {shlex.quote(body)}",
+        f"  pitstop submit {sup.endpoint_id} --input {shlex.quote(SAMPLE_INPUT)} --sync"
+        f" --url {base_url}{key_flag}",
+        "pitstop | press Ctrl-C to drain and stop (twice to stop at once)",
+    ]

@@ -1,0 +1,256 @@
+"""``pitstop serve`` and ``pitstop worker``: wire a server (in-process or remote) to a pool.
+
+:class:`Supervisor` is the reusable piece: a :class:`~pitstop.supervisor.pool.Pool` of worker
+processes for one endpoint, plus the helpers that feed it events (the scaler, the ``--reload``
+watcher, SIGINT/SIGTERM) and the crash-loop reporter. :func:`serve` starts the server in this
+process first; :func:`run_workers` points the workers at a remote one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+from collections.abc import Coroutine, Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from pitstop.config import ServerConfig, SupervisorConfig
+from pitstop.errors import ConfigError, PitstopError
+from pitstop.storage.base import Store
+from pitstop.supervisor.banner import banner_lines, worker_count
+from pitstop.supervisor.pool import Pool, Reload, Scale, Stop
+from pitstop.supervisor.process import Sink, default_sink, worker_environment
+from pitstop.supervisor.reload import watch_changes
+from pitstop.supervisor.scaler import Demand, HttpDemand, Scaler, StoreDemand
+
+if TYPE_CHECKING:
+    from pitstop.server.runner import RunningServer
+
+EXIT_USAGE = 2
+EXIT_FAILED = 1
+FALLBACK_WORKER_KEY = "pitstop-local"
+"""Sent when no worker key is configured: RunPod's heartbeat only runs with a non-empty key."""
+_REPORT_TIMEOUT = 2.0
+
+
+class Supervisor:
+    """Worker processes for one handler file and endpoint, against the server at ``server_url``."""
+
+    def __init__(
+        self,
+        sup: SupervisorConfig,
+        *,
+        server_url: str,
+        worker_key: str = "",
+        store: Store | None = None,
+        ping_interval_ms: int | None = None,
+        sink: Sink = default_sink,
+    ) -> None:
+        if not sup.endpoint_id:
+            sup = replace(sup, endpoint_id=Path(sup.handler_path).stem)
+        self.sup = sup
+        self.server_url = server_url.rstrip("/")
+        self.worker_key = worker_key or FALLBACK_WORKER_KEY
+        self.store = store
+        self.ping_interval_ms = ping_interval_ms
+        self.pool = Pool(sup, self._env_for, sink=sink, report_unhealthy=self._report_unhealthy)
+        self._client: httpx.AsyncClient | None = None
+        self._reload_stop = asyncio.Event()
+
+    def stop(self, reason: str = "stop requested") -> None:
+        """Drain and stop (a second call stops at once). Safe from signal handlers."""
+        self.pool.post(Stop(reason))
+
+    async def run(self, *, install_signals: bool = True) -> int:
+        """Supervise until drained; return the exit code (0 after a drain)."""
+        headers = {"Authorization": self.worker_key}
+        async with httpx.AsyncClient(headers=headers, timeout=_REPORT_TIMEOUT) as client:
+            self._client = client
+            helpers = list(self._helpers(client))
+            try:
+                with self._signals(install_signals):
+                    return await self.pool.run()
+            finally:
+                self._reload_stop.set()
+                for task in helpers:
+                    task.cancel()
+                await asyncio.gather(*helpers, return_exceptions=True)
+                self._client = None
+
+    def _helpers(self, client: httpx.AsyncClient) -> Iterator[asyncio.Future[None]]:
+        sup = self.sup
+        if sup.max_workers > sup.min_workers:
+            scaler = Scaler(sup, self._demand(client), lambda n: self.pool.post(Scale(n)))
+            yield asyncio.ensure_future(scaler.run())
+        if sup.reload:
+            ignore = [sup.data_dir] if self.store is not None else []
+            yield asyncio.ensure_future(
+                watch_changes(
+                    sup.handler_path,
+                    lambda paths: self.pool.post(Reload(paths)),
+                    ignore=ignore,
+                    stop=self._reload_stop,
+                )
+            )
+
+    def _demand(self, client: httpx.AsyncClient) -> Demand:
+        if self.store is not None:
+            return StoreDemand(self.store, self.sup.endpoint_id, self.pool.log)
+        return HttpDemand(client, self.server_url, self.sup.endpoint_id, self.pool.log)
+
+    @contextlib.contextmanager
+    def _signals(self, install: bool) -> Iterator[None]:
+        """SIGINT/SIGTERM only enqueue a Stop; the pool's loop decides what it means."""
+        if not install:
+            yield
+            return
+        loop = asyncio.get_running_loop()
+        names = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated"}
+        for sig, name in names.items():
+            loop.add_signal_handler(sig, self.stop, name)
+        try:
+            yield
+        finally:
+            for sig in names:
+                loop.remove_signal_handler(sig)
+
+    def _env_for(self, worker_id: str) -> dict[str, str]:
+        from pitstop.server.urls import worker_env
+
+        protocol = worker_env(self.server_url, self.sup.endpoint_id, worker_id, self.worker_key)
+        return worker_environment(
+            os.environ,
+            protocol,
+            concurrency=self.sup.concurrency,
+            ping_interval_ms=self.ping_interval_ms,
+            shutdown_grace=self.sup.drain_timeout,
+        )
+
+    async def _report_unhealthy(self, worker_id: str, reason: str) -> None:
+        """RunPod's unhealthy ping, so ``/health`` counts the crash loop; errors are logged."""
+        if self._client is None:
+            return
+        url = f"{self.server_url}/v2/{self.sup.endpoint_id}/ping/{worker_id}"
+        params = {"status": "unhealthy", "check": "crash_loop", "reason": reason[:256]}
+        try:
+            response = await self._client.get(url, params=params)
+            response.raise_for_status()
+        except httpx.HTTPError as exc:
+            self.pool.log(f"could not report the crash loop to {url}: {exc}", error=True)
+
+
+def ping_interval_for(lease_s: float) -> int:
+    """Heartbeat period (ms) that renews a lease of ``lease_s`` about three times over."""
+    return max(10, min(10_000, int(lease_s * 1000 / 3)))
+
+
+def reachable_url(host: str, port: int, url: str) -> str:
+    """The URL local workers use: loopback when the server listens on every interface."""
+    if host in ("0.0.0.0", "::", ""):
+        return f"http://127.0.0.1:{port}"
+    return url
+
+
+def default_store_url(sup: SupervisorConfig, srv: ServerConfig) -> str:
+    """The server's store URL, or SQLite in ``sup.data_dir`` when the default was left alone."""
+    if srv.store_url != ServerConfig().store_url:
+        return srv.store_url
+    return f"sqlite:///{Path(sup.data_dir) / 'pitstop.db'}"
+
+
+def check_handler(sup: SupervisorConfig) -> SupervisorConfig:
+    """The config with its endpoint id filled in; ConfigError for a missing handler file."""
+    path = Path(sup.handler_path)
+    if not sup.handler_path or not path.is_file():
+        raise ConfigError(f"handler file not found: {sup.handler_path or '(none given)'}")
+    return replace(sup, endpoint_id=sup.endpoint_id or path.stem)
+
+
+async def serve_async(
+    sup: SupervisorConfig,
+    srv: ServerConfig,
+    *,
+    sink: Sink = default_sink,
+    install_signals: bool = True,
+) -> int:
+    """Start the server in-process, print how to call it, supervise workers until drained."""
+    sup = check_handler(sup)
+    Path(sup.data_dir).mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 (once, at startup)
+    srv = replace(srv, store_url=default_store_url(sup, srv))
+    running = await _start_server(srv)
+    try:
+        worker_key = sup.worker_key or next(iter(srv.worker_keys), "")
+        client_key = next(iter(srv.client_keys), None)
+        for line in banner_lines(sup, running.url, client_key):
+            sink(line, False)
+        supervisor = Supervisor(
+            sup,
+            server_url=reachable_url(srv.host, running.port, running.url),
+            worker_key=worker_key,
+            store=running.store,
+            ping_interval_ms=ping_interval_for(srv.lease_s),
+            sink=sink,
+        )
+        return await supervisor.run(install_signals=install_signals)
+    finally:
+        await running.stop()
+
+
+async def _start_server(srv: ServerConfig) -> RunningServer:
+    from pitstop.server.runner import start_server
+
+    try:
+        return await start_server(srv)
+    except OSError as exc:
+        raise ConfigError(f"cannot listen on {srv.host}:{srv.port}: {exc.strerror or exc}") from exc
+
+
+async def run_workers_async(
+    sup: SupervisorConfig, *, sink: Sink = default_sink, install_signals: bool = True
+) -> int:
+    """Supervise workers for a remote server (``sup.server_url``) until drained."""
+    server_url = sup.server_url
+    if not server_url:
+        raise ConfigError("pitstop worker needs the server URL (--url)")
+    sup = check_handler(sup)
+    sink(
+        f"pitstop | {sup.handler_path}: {worker_count(sup)} worker(s) for "
+        f"endpoint '{sup.endpoint_id}' at {sup.server_url}",
+        False,
+    )
+    supervisor = Supervisor(sup, server_url=server_url, worker_key=sup.worker_key, sink=sink)
+    return await supervisor.run(install_signals=install_signals)
+
+
+def serve(sup: SupervisorConfig, srv: ServerConfig) -> int:
+    """``pitstop serve``: server plus supervised workers in one command; returns the exit code."""
+    return _run_main(serve_async(sup, srv))
+
+
+def run_workers(sup: SupervisorConfig) -> int:
+    """``pitstop worker``: supervised workers against a remote server; returns the exit code."""
+    return _run_main(run_workers_async(sup))
+
+
+def _run_main(main: Coroutine[Any, Any, int]) -> int:
+    """Run on uvloop when installed (the in-process server is faster on it), else asyncio."""
+    try:
+        try:
+            import uvloop
+        except ImportError:
+            return asyncio.run(main)
+        return uvloop.run(main)
+    except PitstopError as exc:
+        return _report_error(exc)
+    except KeyboardInterrupt:
+        return 130
+
+
+def _report_error(exc: PitstopError) -> int:
+    default_sink(f"pitstop | error: {exc}", True)
+    return EXIT_USAGE if isinstance(exc, ConfigError) else EXIT_FAILED

@@ -1,0 +1,5 @@
+"""Client tests run against a live server with real worker processes (see fixtures.py)."""
+
+from tests.client.fixtures import client, live, workers
+
+__all__ = ["client", "live", "workers"]

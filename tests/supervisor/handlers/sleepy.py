@@ -1,0 +1,18 @@
+"""Test worker: prints a line, sleeps ``input.sleep`` seconds (async) on the job's first
+attempt only (a retried attempt runs at once), returns its pid."""
+
+import asyncio
+import os
+
+import runpod
+
+
+async def handler(job):
+    print(f"running in {os.getpid()}", flush=True)
+    if job.get("attempt", 1) <= 1:
+        await asyncio.sleep(float(job["input"].get("sleep", 0)))
+    return {"pid": os.getpid()}
+
+
+if __name__ == "__main__":
+    runpod.serverless.start({"handler": handler})

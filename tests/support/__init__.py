@@ -1,0 +1,1 @@
+"""Shared test support: the recording fake platform and worker-process helpers."""
