@@ -77,6 +77,12 @@ async def wait_ready(url: str) -> None:
     raise RuntimeError("server did not start")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux ``/proc``), for CPU cost per job."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 2)
@@ -279,7 +285,10 @@ async def main() -> None:
                         for i in range(args.workers)
                     ]
                 results["worker_kind"] = "raw-protocol" if args.raw_workers else "pitstop"
+                cpu_before = cpu_seconds(server.pid)
                 results.update(await bench_throughput(url, port, args.jobs, args.clients))
+                cpu_ms = (cpu_seconds(server.pid) - cpu_before) * 1000
+                results["server_cpu_ms_per_job"] = round(cpu_ms / args.jobs, 3)
                 for proc in raw:
                     proc.kill()
         finally:

@@ -14,6 +14,7 @@ import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -52,9 +53,10 @@ class Api:
     def post(self, path: str, body: object = None) -> httpx.Response:
         return self.http.post(path, json=body) if body is not None else self.http.post(path)
 
-    def saw(self) -> list[dict[str, object]]:
+    def saw(self) -> list[dict[str, Any]]:
+        """The job dicts the handler printed (``SAW {...}``, maybe after a ``[id] `` prefix)."""
         out = self.worker.stdout
-        return [json.loads(ln[4:]) for ln in out.splitlines() if ln.startswith("SAW ")]
+        return [json.loads(ln.split("SAW ", 1)[1]) for ln in out.splitlines() if "SAW {" in ln]
 
     def close(self) -> None:
         self.http.close()
@@ -75,11 +77,11 @@ def gen_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     server.close()
 
 
-def status_until_done(api: Api, job_id: str, path: str = "/status") -> dict[str, object]:
-    """POST ``{path}/{id}`` until the job is terminal (pitstop runs /run jobs at once)."""
+def status_until_done(api: Api, job_id: str) -> dict[str, object]:
+    """POST ``/status/{id}`` until the job is terminal (pitstop runs /run jobs at once)."""
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        body: dict[str, object] = api.post(f"{path}/{job_id}").json()
+        body: dict[str, object] = api.post(f"/status/{job_id}").json()
         if body["status"] in ("COMPLETED", "FAILED"):
             return body
         time.sleep(0.05)
@@ -93,6 +95,23 @@ def test_runsync_runs_the_handler(api: Api) -> None:
     assert isinstance(body["id"], str) and body["id"]
     assert body["status"] == "COMPLETED"
     assert body["output"] == {"a": 1}
+
+
+def test_handler_sees_id_and_input(api: Api) -> None:
+    body = api.post("/runsync", {"input": {"show": True, "v": "ü"}}).json()
+    (seen,) = [s for s in api.saw() if s["id"] == body["id"]]
+    assert seen["input"] == {"show": True, "v": "ü"}
+
+
+def test_fitness_checks_do_not_run_in_api_mode(tmp_path: Path) -> None:
+    """Spec §1.5: fitness checks run only in production worker mode, never for the local API."""
+    api = Api("fitness_fail", tmp_path / "fit")
+    try:
+        body = api.post("/runsync", {"input": {"a": 1}}).json()
+        assert body["status"] == "COMPLETED", body
+        assert "Fitness check failed" not in api.worker.stdout
+    finally:
+        api.close()
 
 
 def test_runsync_with_returned_error_is_failed(api: Api) -> None:
@@ -117,9 +136,18 @@ def test_run_job_runs_without_waiting_for_status_and_is_retained(api: Api) -> No
 
 
 def test_stream_with_a_generator_handler(gen_api: Api) -> None:
+    """Each ``/stream`` call returns the chunks not yet read (RunPod's endpoint semantics)."""
     job_id = gen_api.post("/run", {"input": {"yield": ["a", {"k": 2}]}}).json()["id"]
-    body = status_until_done(gen_api, job_id, "/stream")
-    assert body["stream"] == [{"output": "a"}, {"output": {"k": 2}}]
+    chunks: list[Any] = []
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        body = gen_api.post(f"/stream/{job_id}").json()
+        chunks.extend(body.get("stream", []))
+        if body["status"] == "COMPLETED":
+            break
+        time.sleep(0.05)
+    assert body["status"] == "COMPLETED"
+    assert chunks == [{"output": "a"}, {"output": {"k": 2}}]
 
 
 def test_runsync_without_input_is_a_client_error(api: Api) -> None:
@@ -129,9 +157,6 @@ def test_runsync_without_input_is_a_client_error(api: Api) -> None:
     assert resp.json()["error"]["code"]
 
 
-@pytest.mark.xfail(
-    strict=True, reason="realtime mode (RUNPOD_REALTIME_PORT) is not implemented, see worker.py"
-)
 def test_realtime_route_returns_the_raw_result(tmp_path: Path) -> None:
     port = free_port()
     env = {"RUNPOD_REALTIME_PORT": str(port), "RUNPOD_ENDPOINT_ID": "ep"}

@@ -90,11 +90,12 @@ def test_stop_poll_repeats_at_once_after_ids_and_after_the_floor_when_empty(
     assert worker.shutdown() == 0
 
 
+@pytest.mark.parametrize("handler", ["async_handler", "sync_handler"])
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_signal_during_a_job_lets_it_finish_and_post(
-    platform: FakePlatform, run: Run, sig: int
+    platform: FakePlatform, run: Run, sig: int, handler: str
 ) -> None:
-    worker = run("async_handler", {"id": "j1", "input": {"sleep": 1.0, "mark": True}})
+    worker = run(handler, {"id": "j1", "input": {"sleep": 1.0, "mark": True}})
     worker.wait_output("MARK START j1", 10)
     worker.signal(sig)
     assert worker.wait(5) == 0

@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+import redis.asyncio as aioredis
 from tests.scaleout.cluster import ENDPOINT, Cluster
 from tests.scaleout.conftest import REDIS_URL, OpenStore
 
@@ -40,6 +41,7 @@ WORKER_ENV = {
     "PITSTOP_WORKER_BACKOFF_MAX": "0.5",
     "PITSTOP_WORKER_RESULT_BACKOFF": "0.1",
     "NOOP_CONCURRENCY": "10",
+    "NOOP_SLEEP_MS": "10",
 }
 
 
@@ -74,6 +76,22 @@ async def wait_completed(store: RedisStore, count: int, timeout: float, cluster:
         await asyncio.sleep(0.05)
 
 
+async def wait_holding(prefix: str, worker_ids: set[str], timeout: float) -> None:
+    """Wait until each of ``worker_ids`` holds a leased (running) job (read from the keys)."""
+    client = aioredis.Redis.from_url(REDIS_URL, decode_responses=True)
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            running = await client.zrange(f"{prefix}:leases", 0, -1)
+            holders = {await client.hget(f"{prefix}:job:{job_id}", "wk") for job_id in running}
+            if worker_ids <= holders:
+                return
+            assert time.monotonic() < deadline, f"{worker_ids} never held jobs ({holders})"
+            await asyncio.sleep(0.005)
+    finally:
+        await client.aclose()
+
+
 async def status_of(client: httpx.AsyncClient, url: str, job_id: str) -> dict[str, Any]:
     response = await client.get(f"{url}/v2/{ENDPOINT}/status/{job_id}")
     assert response.status_code == 200, response.text
@@ -89,13 +107,16 @@ async def test_jobs_survive_a_server_and_a_worker_sigkill(
     with Cluster(tmp_path, store_url, SERVER_ENV) as cluster:
         servers = cluster.start_servers(3)
         urls = [url for _, url in servers]
-        workers = [cluster.start_worker(urls[i % 3], f"worker-{i}", WORKER_ENV) for i in range(4)]
         limits = httpx.Limits(max_connections=64)
         async with httpx.AsyncClient(timeout=30.0, limits=limits) as client:
+            # a backlog first, so the workers are busy when the kills come
             ids = await submit(client, urls, range(JOBS // 2))
-            await wait_completed(store, JOBS // 5, 60.0, cluster)
+            workers = [
+                cluster.start_worker(urls[i % 3], f"worker-{i}", WORKER_ENV) for i in range(4)
+            ]
+            await wait_holding(prefix, {"worker-0", "worker-2"}, 60.0)
 
-            servers[2][0].kill()  # with worker-2 attached to it
+            servers[2][0].kill()  # worker-2 talks to it: its running jobs cannot be reported
             workers[0].kill()
             survivors = urls[:2]
             ids.update(await submit(client, survivors, range(JOBS // 2, JOBS)))

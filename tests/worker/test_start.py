@@ -22,7 +22,9 @@ def test_rp_serve_api_dispatches_to_the_local_server(
 ) -> None:
     calls: list[tuple[Any, ...]] = []
     fake = types.ModuleType("pitstop.server.local")
-    fake.serve_api = lambda config, host, port: calls.append((config["handler"], host, port))  # type: ignore[attr-defined]
+    fake.serve_api = lambda config, host, port, realtime=False: calls.append(  # type: ignore[attr-defined]
+        (config["handler"], host, port, realtime)
+    )
     monkeypatch.setitem(sys.modules, "pitstop.server.local", fake)
     monkeypatch.setattr(
         sys,
@@ -30,7 +32,7 @@ def test_rp_serve_api_dispatches_to_the_local_server(
         ["h.py", "--rp_serve_api", "--rp_api_port", "8123", "--rp_api_host", "0.0.0.0", "--x"],
     )
     start({"handler": print})
-    assert calls == [(print, "0.0.0.0", 8123)]
+    assert calls == [(print, "0.0.0.0", 8123, False)]
     assert sys.argv == ["h.py", "--x"]
     out = capsys.readouterr().out
     assert out.startswith("--- Starting Serverless Worker |  Version ")

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from pitstop.errors import BadRequest, NotFound
-from pitstop.models import RETRYABLE_STATES, Job
+from pitstop.models import RETRYABLE_STATES, Job, NewJob
 from pitstop.server.errors import ERROR_RESPONSES, SUBMIT_RESPONSES
 from pitstop.server.state import ServerState
 from pitstop.server.submit import parse_submit
@@ -61,40 +61,42 @@ async def _wait_terminal(state: ServerState, endpoint: str, job_id: str, wait_s:
                 return await _get(state, endpoint, job_id)
 
 
-async def _submit(request: Request, endpoint_id: str, *, sync: bool) -> Job:
+async def _parse_submit(request: Request, endpoint_id: str, *, sync: bool) -> NewJob:
+    """Authorise, read the (bounded) body and validate it into a new job."""
     state = _state(request)
     state.auth.client(request)
     cfg = state.config
     body = await read_json(request, cfg.max_runsync_body if sync else cfg.max_run_body)
-    new = parse_submit(body, endpoint_id, cfg, sync=sync, now=state.now())
-    job = await state.store.enqueue(new, max_queue=cfg.max_queue)
-    state.metrics.submitted.labels(endpoint_id).inc()
+    return parse_submit(body, endpoint_id, cfg, sync=sync, now=state.now())
+
+
+async def _enqueue(state: ServerState, new: NewJob) -> Job:
+    """Persist the job (429 when the queue is over ``max_queue``)."""
+    job = await state.store.enqueue(new, max_queue=state.config.max_queue)
+    state.metrics.submitted.labels(new.endpoint).inc()
     return job
 
 
 async def run(request: Request, endpoint_id: str) -> Response:
     """Submit a job; answers ``{"id", "status": "IN_QUEUE"}`` once the job is durable."""
-    job = await _submit(request, endpoint_id, sync=False)
+    new = await _parse_submit(request, endpoint_id, sync=False)
+    job = await _enqueue(_state(request), new)
     return json_response({"id": job.id, "status": job.status.value})
 
 
 async def runsync(request: Request, endpoint_id: str) -> Response:
     """Submit and wait (``?wait=`` ms, 1000-300000); on timeout the non-terminal status."""
     state = _state(request)
-    state.auth.client(request)
+    new = await _parse_submit(request, endpoint_id, sync=True)
     wait_s = query_ms(request, "wait", state.config.runsync_wait * 1000, WAIT_MIN_MS, WAIT_MAX_MS)
-    cfg = state.config
-    body = await read_json(request, cfg.max_runsync_body)
-    new = parse_submit(body, endpoint_id, cfg, sync=True, now=state.now())
     deadline = time.monotonic() + wait_s
     async with state.store.watch(job_key(new.id)) as watch:
-        job = await state.store.enqueue(new, max_queue=cfg.max_queue)
-        state.metrics.submitted.labels(endpoint_id).inc()
+        job = await _enqueue(state, new)
         while not job.status.is_terminal:
-            if await state.wait_until(watch, deadline) is not True:
-                job = await _get(state, endpoint_id, new.id)
-                break
+            woken = await state.wait_until(watch, deadline)
             job = await _get(state, endpoint_id, new.id)
+            if woken is not True:
+                break
     return json_response(status_body(job))
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from pitstop.config import ServerConfig, WorkerConfig
+from pitstop.server.realtime import add_realtime_route
 from pitstop.server.runner import RunningServer, run_async, start_server
 from pitstop.server.urls import worker_env
 
@@ -64,14 +65,24 @@ async def _worker_forever(handler_config: dict[str, Any], cfg: WorkerConfig) -> 
 
     while True:
         code = await run_worker(
-            handler_config, cfg, install_signal_handlers=False, exit_on_refresh=False
+            handler_config,
+            cfg,
+            install_signal_handlers=False,
+            exit_on_refresh=False,
+            run_fitness=False,
         )
         log.warning("local worker exited with code %s; restarting it", code)
         await asyncio.sleep(RESTART_DELAY)
 
 
-async def serve_local(handler_config: dict[str, Any], host: str, port: int) -> None:
-    """Serve the server and its worker until SIGINT/SIGTERM."""
+async def serve_local(
+    handler_config: dict[str, Any], host: str, port: int, *, realtime: bool = False
+) -> None:
+    """Serve the server and its worker until SIGINT/SIGTERM.
+
+    ``realtime`` (``RUNPOD_REALTIME_PORT`` mode) also mounts ``POST /{endpoint}/realtime``
+    when ``RUNPOD_ENDPOINT_ID`` is set, as RunPod does.
+    """
     endpoint = os.environ.get("RUNPOD_ENDPOINT_ID") or "local"
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -80,6 +91,8 @@ async def serve_local(handler_config: dict[str, Any], host: str, port: int) -> N
     with tempfile.TemporaryDirectory(prefix="pitstop-local-") as data_dir:
         config, key, worker_id = local_configs(host, port, data_dir, endpoint)
         server = await start_server(config, local_endpoint=endpoint)
+        if realtime and os.environ.get("RUNPOD_ENDPOINT_ID"):
+            add_realtime_route(server.app, endpoint)
         print(
             f"pitstop local API server on {server.url} (endpoint {endpoint!r}; "
             f"docs at {server.url}/docs; routes /run, /runsync, /status/ID, /stream/ID and "
@@ -97,8 +110,9 @@ async def serve_local(handler_config: dict[str, Any], host: str, port: int) -> N
             await server.stop()
 
 
-def serve_api(config: dict[str, Any], host: str, port: int) -> None:
-    """Blocking entry point used by ``runpod.serverless.start`` with ``--rp_serve_api``."""
+def serve_api(config: dict[str, Any], host: str, port: int, *, realtime: bool = False) -> None:
+    """Blocking entry point of ``runpod.serverless.start`` for ``--rp_serve_api`` (and for
+    ``RUNPOD_REALTIME_PORT`` with ``realtime=True``)."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)-7s| %(name)s | %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per worker request
-    run_async(serve_local(config, host, port))
+    run_async(serve_local(config, host, port, realtime=realtime))

@@ -83,7 +83,9 @@ async def _take(
     now = state.now()
     for job in jobs:
         state.metrics.taken(endpoint, job.id, job.created_at, now)
-    state.note_worker_soon(endpoint, worker_id, [j.id for j in jobs])
+    if jobs or request.query_params.get("job_in_progress") != "1":
+        # A busy worker's empty take says nothing about what it runs: its pings do.
+        state.note_worker_soon(endpoint, worker_id, [j.id for j in jobs])
     return state, jobs
 
 

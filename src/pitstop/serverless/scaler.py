@@ -79,7 +79,7 @@ class Scaler:
         self.aggregate = bool(self.config.get("return_aggregate_stream"))
         self.refresh_always = bool(self.config.get("refresh_worker"))
         self.stopping = asyncio.Event()
-        self.capacity = asyncio.Event()
+        self._slot_freed: asyncio.Future[None] | None = None
         self.idle = asyncio.Event()
         self.idle.set()
         get_logger().debug(f"Handler kind: {self.kind.value}")
@@ -90,7 +90,7 @@ class Scaler:
         if self.reason is None:
             self.reason = reason
         self.stopping.set()
-        self.capacity.set()
+        self._notify_capacity()
 
     def running_count(self) -> int:
         """Jobs whose handler is still running (each occupies a concurrency slot)."""
@@ -160,9 +160,24 @@ class Scaler:
             await asyncio.wait_for(self.stopping.wait(), seconds)
 
     async def _wait_capacity(self) -> None:
-        self.capacity.clear()
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self.capacity.wait(), CAPACITY_RECHECK_S)
+        """Sleep until a slot frees (or the recheck interval passes).
+
+        A bare future, resolved directly by the job that frees the slot, wakes this loop in
+        one event-loop hop (an Event behind ``wait_for`` needs three), so the next take
+        goes out before the finished jobs' result POSTs (see ``_deliver``).
+        """
+        loop = asyncio.get_running_loop()
+        freed = self._slot_freed = loop.create_future()
+        timer = loop.call_later(CAPACITY_RECHECK_S, _resolve, freed)
+        try:
+            await freed
+        finally:
+            timer.cancel()
+            self._slot_freed = None
+
+    def _notify_capacity(self) -> None:
+        if self._slot_freed is not None:
+            _resolve(self._slot_freed)
 
     # -- one job ---------------------------------------------------------------------------
     def start_job(self, job: dict[str, Any]) -> None:
@@ -200,7 +215,12 @@ class Scaler:
     async def _deliver(self, run: JobRun, box: Outbox, outcome: Outcome) -> None:
         job_id = box.job_id
         run.running = False
-        self.capacity.set()
+        if self._slot_freed is not None and not self.stopping.is_set():
+            self._notify_capacity()
+            # Two hops let the woken take loop write its job-take first: the platform then
+            # hands out the next job while this result (and others finishing now) is sent.
+            await asyncio.sleep(0)
+            await asyncio.sleep(0)
         capture.flush_job(job_id)
         refresh = outcome.refresh or self.refresh_always
         if refresh:
@@ -218,7 +238,7 @@ class Scaler:
     def _release(self, run: JobRun, job_id: str) -> None:
         if self.jobs.get(job_id) is run:
             del self.jobs[job_id]
-        self.capacity.set()
+        self._notify_capacity()
         if not self.jobs:
             self.idle.set()
 
@@ -284,6 +304,11 @@ class Scaler:
                 run.task.cancel()
                 tasks.append(run.task)
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 def attach_debugger(config: dict[str, Any], body: dict[str, Any]) -> None:

@@ -1,14 +1,16 @@
 """The worker's HTTP side: RunPod's URL building (spec §4.2) and every request it sends.
 
-One shared ``httpx.AsyncClient`` (keep-alive) carries all traffic. Headers follow §4.3/§4.5:
+One shared keep-alive client carries all traffic: :mod:`pitstop.serverless.wire` for plain
+http platforms (httpx's per-request CPU cost capped a worker near 120 jobs/s), an
+``httpx.AsyncClient`` when some URL is https. Headers follow §4.3/§4.5:
 ``Authorization`` is the raw key, ``User-Agent`` starts ``RunPod-Python-SDK/``, result
 POSTs add ``Content-Type: application/x-www-form-urlencoded``, ``charset: utf-8`` and a
 per-request ``X-Request-ID`` (RunPod's sticky-header bug is not reproduced). Query
 parameters are appended with ``&`` exactly as RunPod does, so platform URLs carry a ``?``.
 
 pitstop extensions (``X-Pitstop-Attempt``, chunk coalescing, job logs) are switched on only
-after a take response carried ``X-Pitstop-Server``. httpx is imported when a worker starts,
-never at ``import runpod``.
+after a take response carried ``X-Pitstop-Server``. httpx is imported only for https
+platforms, never at ``import runpod``.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ import json
 import logging
 import platform
 import random
-import ssl
 import sys
 import time
 from dataclasses import dataclass, field
@@ -31,6 +32,10 @@ from pitstop.serverless.version import runpod_version
 
 if TYPE_CHECKING:
     import httpx
+
+    from pitstop.serverless.wire import Response as WireResponse
+
+    Answer = httpx.Response | WireResponse
 
 HELD_S = 0.05
 """A 204 that took at least this long was a held long-poll: re-poll without backoff."""
@@ -149,7 +154,7 @@ class Backoff:
         self.failures = 0
 
 
-def parse_jobs(response: httpx.Response) -> list[dict[str, Any]]:
+def parse_jobs(response: Answer) -> list[dict[str, Any]]:
     """Jobs from a 200 take answer (§4.4); raises ValueError for an object without id/input."""
     if "application/json" not in response.headers.get("content-type", ""):
         return []
@@ -195,46 +200,61 @@ def _quiet_httpx_logging() -> None:
         http_log.setLevel(logging.WARNING)
 
 
-def _tls_context(urls: Urls) -> ssl.SSLContext | bool:
-    """Verify certificates when some URL is https; plain http needs no CA bundle.
+def _client(urls: Urls, headers: dict[str, str]) -> Any:
+    """The light :mod:`wire` client for plain-http platforms; httpx when TLS is involved."""
+    if not _uses_tls(urls):
+        from pitstop.serverless.wire import Client
 
-    Loading the CA bundle (what httpx does by default, even for ``verify=False``) costs about
-    0.1 s of worker start-up, so it is skipped when nothing will use it.
-    """
-    if any(u.startswith("https:") for u in (urls.take, urls.done, urls.stream, urls.ping)):
-        return True
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    return context
+        return Client(headers, timeout=600.0)
+    _cache_sniffio_absence()
+    _quiet_httpx_logging()
+    import httpx
+
+    return httpx.AsyncClient(
+        headers=headers,
+        timeout=httpx.Timeout(600.0),
+        verify=True,
+        trust_env=False,  # as RunPod's aiohttp session: no proxy variables for job traffic
+        limits=httpx.Limits(max_connections=None, max_keepalive_connections=64),
+    )
+
+
+def _uses_tls(urls: Urls) -> bool:
+    return any(u.startswith("https:") for u in (urls.take, urls.done, urls.stream, urls.ping))
+
+
+def _timeouts() -> tuple[type[BaseException], ...]:
+    """Exception types meaning "no answer in time", of whichever client is in use."""
+    from pitstop.serverless.wire import WireTimeout
+
+    httpx = sys.modules.get("httpx")
+    return (WireTimeout, httpx.TimeoutException) if httpx else (WireTimeout,)
+
+
+def _failures() -> tuple[type[BaseException], ...]:
+    """Exception types meaning "the request failed", of whichever client is in use."""
+    from pitstop.serverless.wire import WireError
+
+    httpx = sys.modules.get("httpx")
+    return (WireError, httpx.HTTPError) if httpx else (WireError,)
 
 
 class Transport:
     """HTTP calls of a running worker, sharing one client and the pitstop-server flag."""
 
     def __init__(self, cfg: WorkerConfig, urls: Urls) -> None:
-        _cache_sniffio_absence()
-        _quiet_httpx_logging()
-        import httpx
-
-        self._httpx = httpx
         self.cfg = cfg
         self.urls = urls
         self.pitstop = False
-        self.client = httpx.AsyncClient(
-            headers={
-                "Content-Type": "application/json",
-                "Authorization": cfg.api_key,
-                "User-Agent": user_agent(),
-            },
-            timeout=httpx.Timeout(600.0),
-            verify=_tls_context(urls),
-            trust_env=False,  # as RunPod's aiohttp session: no proxy variables for job traffic
-            limits=httpx.Limits(max_connections=None, max_keepalive_connections=64),
-        )
+        headers = {
+            "Content-Type": "application/json",
+            "Authorization": cfg.api_key,
+            "User-Agent": user_agent(),
+        }
+        self.client: Any = _client(urls, headers)
         self.take_backoff = Backoff(cfg.backoff_base, cfg.backoff_max)
         self.empty_backoff = Backoff(cfg.backoff_base, min(cfg.backoff_max, EMPTY_BACKOFF_MAX))
-        self._take_urls: dict[tuple[int, bool], httpx.URL] = {}
+        self._take_urls: dict[tuple[int, bool], str] = {}
         self._last_error_log = 0.0
         self._suppressed = 0
 
@@ -247,17 +267,17 @@ class Transport:
         key = (count, in_progress)
         url = self._take_urls.get(key)
         if url is None:
-            url = self._take_urls[key] = self._httpx.URL(self.urls.take_url(count, in_progress))
+            url = self._take_urls[key] = self.urls.take_url(count, in_progress)
         started = time.monotonic()
         try:
             response = await self.client.get(url, timeout=self.cfg.take_timeout)
-        except self._httpx.TimeoutException:
+        except _timeouts():
             return TakeResult()
-        except self._httpx.HTTPError as exc:
+        except _failures() as exc:
             return self._take_failed(type(exc).__name__, str(exc) or repr(exc))
         return self._take_answered(response, time.monotonic() - started)
 
-    def _take_answered(self, response: httpx.Response, elapsed: float) -> TakeResult:
+    def _take_answered(self, response: Answer, elapsed: float) -> TakeResult:
         status = response.status_code
         if response.headers.get("x-pitstop-server"):
             self.pitstop = True
@@ -279,7 +299,7 @@ class Transport:
             return TakeResult()
         return TakeResult(wait=self.empty_backoff.next())
 
-    def _take_ok(self, response: httpx.Response) -> TakeResult:
+    def _take_ok(self, response: Answer) -> TakeResult:
         try:
             jobs = parse_jobs(response)
         except ValueError as exc:
@@ -313,9 +333,9 @@ class Transport:
         floor = self.cfg.stop_poll_floor
         try:
             response = await self.client.get(self.urls.stop, timeout=self.cfg.take_timeout)
-        except self._httpx.TimeoutException:
+        except _timeouts():
             return [], 0.0
-        except self._httpx.HTTPError as exc:
+        except _failures() as exc:
             return _stop_error(type(exc).__name__, str(exc) or repr(exc), self._error_wait())
         if response.status_code == 429:
             return [], self.cfg.rate_limit_wait
@@ -350,7 +370,7 @@ class Transport:
                 await asyncio.sleep(self.cfg.result_backoff * (2 ** (attempt - 1)))
             try:
                 response = await self.client.post(url, content=body, headers=headers)
-            except self._httpx.HTTPError as exc:
+            except _failures() as exc:
                 get_logger().debug(f"POST {url} failed: {type(exc).__name__}: {exc}")
                 status = 0
                 continue
@@ -367,13 +387,13 @@ class Transport:
                 headers={"Authorization": self.cfg.api_key},
                 timeout=timeout,
             )
-        except self._httpx.HTTPError as exc:
+        except _failures() as exc:
             get_logger().error(f"Ping Request Error: {exc!r}, attempting to restart ping.")
             return 0
         return response.status_code
 
 
-def parse_stop_ids(response: httpx.Response) -> list[str]:
+def parse_stop_ids(response: Answer) -> list[str]:
     """String ids from a ``{"jobsToStop": [...]}`` answer; anything else is none (WARN)."""
     log = get_logger()
     try:

@@ -21,7 +21,8 @@ Differences from RunPod's SDK, on purpose:
   skipped too while abandoned handler threads run, since one of them joins those threads.
 * Progress updates are delivered in order and always before the job's final result.
 * The realtime mode (``RUNPOD_REALTIME_PORT``) serves the same local API as
-  ``--rp_serve_api``, bound to ``0.0.0.0:<port>``.
+  ``--rp_serve_api``, bound to ``0.0.0.0:<port>``, plus RunPod's
+  ``POST /{RUNPOD_ENDPOINT_ID}/realtime`` route (run through the queue, raw result back).
 * Invalid ``--test_input`` JSON exits with argparse's message and code 2 (RunPod: a
   traceback and code 1).
 """
@@ -63,7 +64,7 @@ def start(config: dict[str, Any]) -> None:
         return
     realtime_port = _realtime_port()
     if realtime_port:
-        _serve_api(config, "0.0.0.0", realtime_port)
+        _serve_api(config, "0.0.0.0", realtime_port, realtime=True)
         return
     if rp_args.get("test_input") or "RUNPOD_WEBHOOK_GET_JOB" not in os.environ:
         _exit(_run_local(config))
@@ -89,13 +90,13 @@ def _realtime_port() -> int:
         raise ConfigError(f"RUNPOD_REALTIME_PORT={raw!r} is not a port number") from None
 
 
-def _serve_api(config: dict[str, Any], host: str, port: int) -> None:
+def _serve_api(config: dict[str, Any], host: str, port: int, *, realtime: bool = False) -> None:
     try:
         from pitstop.server.local import serve_api
     except ImportError as exc:
         raise MissingExtraError("server", "fastapi") from exc
     get_logger().info("Starting API server.")
-    serve_api(config, host, port)
+    serve_api(config, host, port, realtime=realtime)
 
 
 def _exit(code: int) -> None:
@@ -142,6 +143,7 @@ async def run_worker(
     *,
     install_signal_handlers: bool = True,
     exit_on_refresh: bool = True,
+    run_fitness: bool = True,
 ) -> int:
     """Run the production worker until a signal or refresh; returns the exit code to use."""
     transport = Transport(cfg, Urls.from_config(cfg))
@@ -149,7 +151,8 @@ async def run_worker(
         scaler = Scaler(
             handler_config, transport, exit_on_refresh=exit_on_refresh, concurrency=cfg.concurrency
         )
-        await _fitness(cfg)
+        if run_fitness:  # fitness checks belong to production workers only (spec §1.5)
+            await _fitness(cfg)
     except BaseException:
         await transport.aclose()
         raise

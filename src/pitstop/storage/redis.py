@@ -60,7 +60,7 @@ from pitstop.storage.redis_keys import (
     new_job_fields,
     script_arg,
 )
-from pitstop.storage.redis_pipe import AutoPipeline
+from pitstop.storage.redis_pipe import AutoPipeline, connection_class
 from pitstop.storage.redis_scripts import SCRIPTS
 from pitstop.storage.redis_wake import Wakeups
 
@@ -154,12 +154,17 @@ class RedisStore(Store):
     async def open(self) -> None:
         if self._client is not None:
             return
+        extra: dict[str, Any] = {}
+        fast = connection_class(self.url)
+        if fast is not None:
+            extra["connection_class"] = fast
         pool = aioredis.BlockingConnectionPool.from_url(
             self.url,
             max_connections=self.max_connections,
             timeout=self.pool_timeout_s,
             decode_responses=True,
             client_name=f"pitstop:{self.prefix}",
+            **extra,
         )
         client = aioredis.Redis.from_pool(pool)
         try:
