@@ -5,23 +5,27 @@
     job-take then job-done, for N jobs in total. Prints jobs/s (the platform's ceiling).
 ``python -m bench.profile_worker worker MODE [N] [--spy OUT]``
     Runs one pitstop worker (``bench/worker_app.py MODE``) over N jobs; prints jobs/s and,
-    with ``--spy``, records a py-spy profile of the worker process to OUT.
+    with ``--spy``, records a py-spy profile (raw collapsed stacks) of the worker to OUT. Also
+    prints the worker's CPU time and the job latency (hand-out to result) percentiles.
 """
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
 import threading
 import time
 
+import psutil
+
 from bench import Options
 from bench.fake_platform import ENDPOINT
 from bench.worker_bench import Worker, make_jobs, platform
 
 
-def _request(sock: socket.socket, reader: socket.SocketIO, method: str, path: str) -> bytes:
+def _request(sock: socket.socket, method: str, path: str) -> bytes:
     body = b'{"output": {"ok": true}}' if method == "POST" else b""
     head = f"{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n\r\n"
     sock.sendall(head.encode() + body)
@@ -42,16 +46,13 @@ def _request(sock: socket.socket, reader: socket.SocketIO, method: str, path: st
 def _raw_client(port: int, count: int, worker: str) -> None:
     sock = socket.create_connection(("127.0.0.1", port))
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    reader = sock.makefile("rb")
     base = f"/v2/{ENDPOINT}"
-    import json
-
     for _ in range(count):
-        raw = _request(sock, reader, "GET", f"{base}/job-take/{worker}?gpu=none&job_in_progress=0")
+        raw = _request(sock, "GET", f"{base}/job-take/{worker}?gpu=none&job_in_progress=0")
         if not raw:
             break
         job_id = json.loads(raw)["id"]
-        _request(sock, reader, "POST", f"{base}/job-done/{worker}/{job_id}?gpu=none&isStream=false")
+        _request(sock, "POST", f"{base}/job-done/{worker}/{job_id}?gpu=none&isStream=false")
     sock.close()
 
 
@@ -68,7 +69,9 @@ def measure_platform(n: int, conc: int) -> None:
     for t in threads:
         t.join()
     span = time.perf_counter() - started
-    print(f"platform: {len(p.stats.done)} take+done pairs in {span:.3f}s = {len(p.stats.done) / span:.0f} jobs/s (conc {conc})")
+    print(
+        f"platform: {len(p.stats.done)} take+done pairs in {span:.3f}s = {len(p.stats.done) / span:.0f} jobs/s (conc {conc})"
+    )
 
 
 def measure_worker(mode: str, n: int, spy: str | None) -> None:
@@ -80,8 +83,19 @@ def measure_worker(mode: str, n: int, spy: str | None) -> None:
     try:
         if spy:
             recorder = subprocess.Popen(
-                [sys.prefix + "/bin/py-spy", "record", "-r", "200", "-f", "raw", "-o", spy, "--pid",
-                 str(worker.proc.pid), "--nonblocking"],
+                [
+                    sys.prefix + "/bin/py-spy",
+                    "record",
+                    "-r",
+                    "200",
+                    "-f",
+                    "raw",
+                    "-o",
+                    spy,
+                    "--pid",
+                    str(worker.proc.pid),
+                    "--nonblocking",
+                ],
                 stdout=subprocess.DEVNULL,
             )
         p.wait_first_take(30)
@@ -90,15 +104,18 @@ def measure_worker(mode: str, n: int, spy: str | None) -> None:
         taken = dict(p.stats.taken)
         lat = sorted((done[j] - taken[j]) * 1000 for j in done if j in taken)
         takes = len(set(taken.values()))
-        print(f"job latency ms p10 {lat[len(lat) // 10]:.1f} p50 {lat[len(lat) // 2]:.1f} "
-              f"p90 {lat[9 * len(lat) // 10]:.1f}; {takes} takes handed out jobs")
+        print(
+            f"job latency ms p10 {lat[len(lat) // 10]:.1f} p50 {lat[len(lat) // 2]:.1f} "
+            f"p90 {lat[9 * len(lat) // 10]:.1f}; {takes} takes handed out jobs"
+        )
         first = p.stats.first_take or 0.0
         span = max(done.values()) - first
-        import psutil
         ct = psutil.Process(worker.proc.pid).cpu_times()
         print(f"worker cpu user {ct.user:.2f}s sys {ct.system:.2f}s")
-        print(f"{mode}: {len(done)} jobs in {span:.3f}s = {len(done) / span:.0f} jobs/s; "
-              f"requests {dict(p.stats.requests)}")
+        print(
+            f"{mode}: {len(done)} jobs in {span:.3f}s = {len(done) / span:.0f} jobs/s; "
+            f"requests {dict(p.stats.requests)}"
+        )
     finally:
         if recorder is not None:
             recorder.send_signal(2)
@@ -113,7 +130,9 @@ def main(argv: list[str]) -> None:
         spy = argv[argv.index("--spy") + 1]
         argv = argv[: argv.index("--spy")]
     if what == "platform":
-        measure_platform(int(argv[1]) if len(argv) > 1 else 2000, int(argv[2]) if len(argv) > 2 else 1)
+        measure_platform(
+            int(argv[1]) if len(argv) > 1 else 2000, int(argv[2]) if len(argv) > 2 else 1
+        )
     else:
         measure_worker(argv[1], int(argv[2]) if len(argv) > 2 else 1000, spy)
 

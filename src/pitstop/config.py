@@ -87,6 +87,9 @@ class WorkerConfig:
     log_level: str = "DEBUG"
     skip_gpu_check: bool = False
     skip_system_checks: bool = False
+    http_client: str = "auto"
+    """Job-traffic HTTP client (``PITSTOP_WORKER_HTTP_CLIENT``): ``auto`` uses pitstop's light
+    client for http:// platforms and httpx for https://; ``httpx`` always uses httpx."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> WorkerConfig:
@@ -117,6 +120,7 @@ class WorkerConfig:
             log_level=env.get("RUNPOD_LOG_LEVEL") or env.get("RUNPOD_DEBUG_LEVEL") or "DEBUG",
             skip_gpu_check=env_bool(env, "RUNPOD_SKIP_GPU_CHECK", False),
             skip_system_checks=env_bool(env, "RUNPOD_SKIP_AUTO_SYSTEM_CHECKS", False),
+            http_client=env.get("PITSTOP_WORKER_HTTP_CLIENT") or "auto",
         )
         return cfg
 

@@ -57,7 +57,7 @@ def _free_port() -> int:
 def _server_process(tmp_path: Path, port: int) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RUNPOD_", "PITSTOP_"))}
     env.update(
-        PITSTOP_LEASE="0.5",
+        PITSTOP_LEASE="1",
         PITSTOP_SWEEP_INTERVAL="0.05",
         PITSTOP_TAKE_WAIT="1",
         PITSTOP_STOP_WAIT="1",
@@ -80,7 +80,8 @@ def _server_process(tmp_path: Path, port: int) -> subprocess.Popen[bytes]:
 
 def _worker_process(tmp_path: Path, url: str) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RUNPOD_", "PITSTOP_"))}
-    env.update(worker_env(url, "ep", "kill-test-worker", ""))
+    # A non-empty key: RunPod's heartbeat gate needs one, and pings keep the leases alive.
+    env.update(worker_env(url, "ep", "kill-test-worker", "k"))
     env.update(
         RUNPOD_PING_INTERVAL="200",
         RUNPOD_LOG_LEVEL="WARN",

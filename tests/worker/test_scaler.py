@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from tests.support.platform import FakePlatform
@@ -49,3 +50,74 @@ async def test_job_taken_during_refresh_is_still_run_and_delivered(
     assert transport.calls == 2
     assert platform.results("late")[0].json() == {"output": {"late": True}}
     assert platform.results("r1")[0].json() == {"output": {"done": True}, "stopPod": True}
+
+
+class OrderTransport(Transport):
+    """Scripted takes; records when takes start/end and when result POSTs start."""
+
+    scaler: Scaler
+    events: list[str]
+    script: list[Any]
+    posted: asyncio.Event
+
+    async def take(self, count: int, in_progress: bool) -> TakeResult:
+        step = self.script.pop(0)
+        self.events.append(f"take>{step['name']}")
+        if step.get("hold"):
+            await self.posted.wait()  # a held long-poll: answers only after a result POST
+        if step.get("stop"):
+            self.scaler.request_stop("signal")
+        self.events.append(f"<take{step['name']}")
+        return TakeResult(jobs=step.get("jobs", []))
+
+    async def post(self, url: str, body: bytes, headers: dict[str, str]) -> int:
+        self.events.append(f"post {headers.get('X-Request-ID')}")
+        self.posted.set()
+        return await super().post(url, body, headers)
+
+
+async def _run_order(platform: FakePlatform, script: list[Any]) -> list[str]:
+    cfg = WorkerConfig.from_env(platform.env())
+    transport = OrderTransport(cfg, Urls.from_config(cfg))
+
+    async def quick(job: dict[str, Any]) -> Any:
+        await asyncio.sleep(0.005)  # some work: the take loop is parked when the job ends
+        return {"id": job["id"]}
+
+    scaler = Scaler({"handler": quick}, transport)
+    transport.scaler, transport.events, transport.script = scaler, [], script
+    transport.posted = asyncio.Event()
+    try:
+        await scaler.take_loop()
+        await scaler.drain(5.0)
+    finally:
+        await transport.aclose()
+    return transport.events
+
+
+async def test_next_take_goes_out_before_the_result_while_the_queue_has_work(
+    platform: FakePlatform,
+) -> None:
+    events = await _run_order(
+        platform,
+        [
+            {"name": "1", "jobs": [{"id": "a", "input": {}}]},
+            {"name": "2", "jobs": [{"id": "b", "input": {}}]},
+            {"name": "3", "stop": True},
+        ],
+    )
+    assert events.index("take>2") < events.index("<take2") < events.index("post a")
+    assert platform.results("a")[0].json() == {"output": {"id": "a"}}
+    assert platform.results("b")[0].json() == {"output": {"id": "b"}}
+
+
+async def test_a_held_take_does_not_hold_back_the_result(platform: FakePlatform) -> None:
+    events = await _run_order(
+        platform,
+        [
+            {"name": "1", "jobs": [{"id": "a", "input": {}}]},
+            {"name": "2", "hold": True, "stop": True},
+        ],
+    )
+    assert events == ["take>1", "<take1", "take>2", "post a", "<take2"]
+    assert platform.results("a")[0].json() == {"output": {"id": "a"}}

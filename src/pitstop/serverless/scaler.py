@@ -4,6 +4,8 @@ One take loop keeps ``concurrency - running`` job slots filled (batch take when 
 is free), re-reading ``concurrency_modifier`` at every iteration, so a change takes effect at
 once without draining. A job's slot is freed when its handler finishes, so the next take
 overlaps the result POST; the job stays in the heartbeat's id list until it is delivered.
+The take is written before the finished jobs' result POSTs (the platform hands out the next
+jobs first), and the jobs a take returns start inside the take's own task.
 
 Stopping (a signal or a refresh) sets one event: the open take long-poll is cancelled, and a
 job a take returned anyway is still run and delivered (RunPod's SDK loses it). In-flight jobs
@@ -39,6 +41,9 @@ from pitstop.serverless.version import runpod_version
 
 CAPACITY_RECHECK_S = 0.5
 """While all slots are busy, ``concurrency_modifier`` is re-read at least this often."""
+TAKE_FIRST_S = 0.002
+"""How long a finished job's result may wait for the take its freed slot triggered (only
+while takes return jobs), so the next jobs start before the results are sent."""
 
 
 @dataclass
@@ -80,6 +85,8 @@ class Scaler:
         self.refresh_always = bool(self.config.get("refresh_worker"))
         self.stopping = asyncio.Event()
         self._slot_freed: asyncio.Future[None] | None = None
+        self._take_settled: asyncio.Future[None] | None = None
+        self._busy_queue = False
         self.idle = asyncio.Event()
         self.idle.set()
         get_logger().debug(f"Handler kind: {self.kind.value}")
@@ -137,8 +144,25 @@ class Scaler:
         finally:
             waiter.cancel()
 
+    async def _take_and_start(self, free: int) -> float:
+        """One take; its jobs start at once (before this loop wakes); the pause to keep."""
+        try:
+            result = await self.transport.take(free, self.running_count() > 0)
+            self._busy_queue = bool(result.jobs)
+            for job in result.jobs:
+                self.start_job(job)
+        finally:
+            settled, self._take_settled = self._take_settled, None
+            if settled is not None:  # results held back for this take may go now
+                _resolve(settled)
+        return result.wait
+
     async def _take_once(self, free: int, waiter: asyncio.Future[Any]) -> None:
-        take = asyncio.ensure_future(self.transport.take(free, self.running_count() > 0))
+        if self._busy_queue:
+            loop = asyncio.get_running_loop()
+            settled = self._take_settled = loop.create_future()
+            loop.call_later(TAKE_FIRST_S, _resolve, settled)
+        take = asyncio.ensure_future(self._take_and_start(free))
         try:
             await asyncio.wait({take, waiter}, return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -149,11 +173,9 @@ class Scaler:
                 await take
         if take.cancelled():
             return
-        result = take.result()
-        for job in result.jobs:
-            self.start_job(job)
-        if result.wait > 0:
-            await self._pause(result.wait)
+        wait = take.result()
+        if wait > 0:
+            await self._pause(wait)
 
     async def _pause(self, seconds: float) -> None:
         with contextlib.suppress(asyncio.TimeoutError):
@@ -215,12 +237,6 @@ class Scaler:
     async def _deliver(self, run: JobRun, box: Outbox, outcome: Outcome) -> None:
         job_id = box.job_id
         run.running = False
-        if self._slot_freed is not None and not self.stopping.is_set():
-            self._notify_capacity()
-            # Two hops let the woken take loop write its job-take first: the platform then
-            # hands out the next job while this result (and others finishing now) is sent.
-            await asyncio.sleep(0)
-            await asyncio.sleep(0)
         capture.flush_job(job_id)
         refresh = outcome.refresh or self.refresh_always
         if refresh:
@@ -228,6 +244,14 @@ class Scaler:
             get_logger().info("refresh_worker flag set, stopping pod after job.", job_id)
             if self.exit_on_refresh:
                 self.request_stop("refresh")
+        if self._slot_freed is not None and not self.stopping.is_set():
+            self._notify_capacity()
+            # Two hops let the woken take loop write its job-take first: the platform then
+            # hands out the next job while this result (and others finishing now) is sent.
+            await asyncio.sleep(0)
+            await asyncio.sleep(0)
+            if self._take_settled is not None:
+                await self._take_settled
         attach_debugger(self.config, outcome.body)
         body, failure = encode(outcome.body)
         if failure:

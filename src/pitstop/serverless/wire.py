@@ -23,16 +23,21 @@ import zlib
 from collections.abc import Iterable
 from urllib.parse import quote
 
-DEFAULT_HEADERS = (("Accept", "*/*"), ("Accept-Encoding", "gzip, deflate"), ("Connection", "keep-alive"))
+from pitstop.errors import TransportError
+
+DEFAULT_HEADERS = (
+    ("Accept", "*/*"),
+    ("Accept-Encoding", "gzip, deflate"),
+    ("Connection", "keep-alive"),
+)
 MAX_IDLE = 64
 """Idle keep-alive connections kept per host."""
 _SAFE_TARGET = frozenset(
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:@/?%"
 )
-_REASONS = {200: "OK", 204: "No Content", 400: "Bad Request", 404: "Not Found", 409: "Conflict"}
 
 
-class WireError(Exception):
+class WireError(TransportError):
     """The request could not be completed (connection refused, reset, malformed answer)."""
 
 
@@ -59,7 +64,7 @@ class Headers:
 class Response:
     """A complete response (the body is read before the request returns)."""
 
-    __slots__ = ("status_code", "headers", "content", "url")
+    __slots__ = ("content", "headers", "status_code", "url")
 
     def __init__(self, status: int, headers: Headers, content: bytes, url: str) -> None:
         self.status_code = status
@@ -69,7 +74,13 @@ class Response:
 
     @property
     def reason_phrase(self) -> str:
-        return _REASONS.get(self.status_code, "")
+        """The standard phrase for the status (as httpx reports it), e.g. ``Not Found``."""
+        from http import HTTPStatus
+
+        try:
+            return HTTPStatus(self.status_code).phrase
+        except ValueError:
+            return ""
 
 
 def split_url(url: str) -> tuple[str, int, str, str]:
@@ -102,7 +113,7 @@ class _Connection(asyncio.Protocol):
         self._body_start = 0
         self._want: int | None = None  # body length; None: chunked or until close
         self._chunked = False
-        self._got_bytes = False
+        self.got_bytes = False
         self._no_body = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -119,7 +130,7 @@ class _Connection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self._buf += data
-        self._got_bytes = True
+        self.got_bytes = True
         waiter = self._waiter
         if waiter is None or waiter.done():
             return
@@ -134,7 +145,7 @@ class _Connection(asyncio.Protocol):
         assert self.transport is not None
         self._buf.clear()
         self._head = None
-        self._got_bytes = False
+        self.got_bytes = False
         self._no_body = no_body
         self._waiter = asyncio.get_running_loop().create_future()
         self.transport.write(data)
@@ -290,7 +301,7 @@ class Client:
             except WireTimeout:
                 raise
             except WireError:
-                if conn._got_bytes:
+                if conn.got_bytes:
                     raise
                 # a kept-alive connection the server had closed: retry once on a fresh one
         conn = await self._connect(host, port, deadline)
@@ -349,7 +360,13 @@ class Client:
         return conn
 
     async def _exchange(
-        self, conn: _Connection, host: str, port: int, data: bytes, method: str, url: str,
+        self,
+        conn: _Connection,
+        host: str,
+        port: int,
+        data: bytes,
+        method: str,
+        url: str,
         deadline: float,
     ) -> Response:
         loop = asyncio.get_running_loop()
@@ -368,7 +385,8 @@ class Client:
 
     def _release(self, conn: _Connection, host: str, port: int) -> None:
         idle = self._idle.setdefault((host, port), [])
-        if conn.closed or not conn.reusable or self._closed or len(idle) >= MAX_IDLE:
+        unsent = conn.transport is not None and conn.transport.get_write_buffer_size() > 0
+        if conn.closed or not conn.reusable or unsent or self._closed or len(idle) >= MAX_IDLE:
             conn.close()
             return
         idle.append(conn)
@@ -399,8 +417,10 @@ def _render(
     method: str, target: str, authority: str, items: list[tuple[str, str]], length: int | None
 ) -> bytes:
     lines = [f"{method} {target} HTTP/1.1", f"Host: {authority}"]
+    if length == 0:  # httpx puts an empty body's length first, a non-empty one's last
+        lines.append("Content-Length: 0")
     lines += [f"{name}: {value}" for name, value in items]
-    if length is not None:
+    if length:
         lines.append(f"Content-Length: {length}")
     try:
         return ("\r\n".join(lines) + "\r\n\r\n").encode("ascii")
