@@ -202,3 +202,20 @@ async def test_status_ttl_shortens_retention(client: httpx.AsyncClient, worker: 
         return (await client.get(f"/v2/ep/status/{job_id}")).status_code == 404
 
     await eventually(gone)
+
+
+async def test_health_shows_a_worker_idle_while_its_take_is_held(
+    client: httpx.AsyncClient, worker: Worker
+) -> None:
+    job_id = await submit(client)
+    await worker.take_job()
+    await worker.done(job_id, {"output": 1})
+    held = asyncio.create_task(worker.take())  # idle long-poll, held by the server
+
+    async def shows_idle() -> bool:
+        workers = (await client.get("/v2/ep/health")).json()["workers"]
+        return bool(workers["idle"] == 1 and workers["running"] == 0)
+
+    await eventually(shows_idle, timeout=5)
+    assert not held.done()
+    held.cancel()

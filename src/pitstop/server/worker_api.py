@@ -79,11 +79,15 @@ async def _take(
     request: Request, endpoint: str, worker_id: str, n: int
 ) -> tuple[ServerState, list[Job]]:
     state = _state(request)
+    idle = request.query_params.get("job_in_progress") != "1"
+    if idle:
+        # Known idle from now on, not only once this long-poll answers.
+        state.note_worker_soon(endpoint, worker_id, [])
     jobs = await _claim(state, request, endpoint, worker_id, n)
     now = state.now()
     for job in jobs:
         state.metrics.taken(endpoint, job.id, job.created_at, now)
-    if jobs or request.query_params.get("job_in_progress") != "1":
+    if jobs:
         # A busy worker's empty take says nothing about what it runs: its pings do.
         state.note_worker_soon(endpoint, worker_id, [j.id for j in jobs])
     return state, jobs
