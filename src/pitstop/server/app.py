@@ -70,8 +70,9 @@ def _lifespan(state: ServerState, own_store: bool):  # type: ignore[no-untyped-d
 
 
 def store_for(config: ServerConfig) -> Store:
-    """The store for ``config.store_url`` (SQLite also gets the configured retentions)."""
-    if config.store_url.lower().startswith("sqlite:"):
+    """The store for ``config.store_url``; SQLite and Redis get the configured retentions."""
+    scheme = config.store_url.split(":", 1)[0].lower()
+    if scheme in ("sqlite", "redis", "rediss", "unix"):
         return make_store(
             config.store_url,
             retention_run_s=config.retention_run_s,

@@ -85,8 +85,7 @@ class ServerState:
         """Record a worker in the registry; takes that change nothing write once a second."""
         now = self.now()
         busy = bool(job_ids)
-        last, was_busy = self._recorded.get(worker_id, (0.0, False))
-        if not force and busy == was_busy and now - last < 1.0:
+        if not force and not self._note_due(worker_id, busy, now):
             return
         self._recorded[worker_id] = (now, busy)
         if len(self._recorded) > 100_000:
@@ -95,9 +94,16 @@ class ServerState:
 
     def note_worker_soon(self, endpoint: str, worker_id: str, job_ids: Sequence[str]) -> None:
         """:meth:`note_worker` in the background, so a take answers without waiting for it."""
+        if not self._note_due(worker_id, bool(job_ids), self.now()):
+            return  # the common case on a busy server: no task for a write that is skipped
         task = asyncio.create_task(self._note_quietly(endpoint, worker_id, job_ids))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+    def _note_due(self, worker_id: str, busy: bool, now: float) -> bool:
+        """Whether a registry write is due: the busy state changed, or a second passed."""
+        last, was_busy = self._recorded.get(worker_id, (0.0, False))
+        return busy != was_busy or now - last >= 1.0
 
     async def drain(self) -> None:
         """Wait for background registry writes (before the store closes)."""

@@ -196,6 +196,7 @@ class RedisStore(Store):
         if client is not None:
             if self._pipe is not None:
                 await self._pipe.drain()
+                await self._pipe.close()
             await client.aclose()
         self._pipe = None
 

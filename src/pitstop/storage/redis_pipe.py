@@ -18,7 +18,12 @@ store), hiredis's ``pack_command`` does the same in C.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections import deque
 from typing import Any
+
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
 
 _Call = tuple[tuple[Any, ...], "asyncio.Future[Any]"]
 _PLAIN = (str, bytes, int)
@@ -51,13 +56,24 @@ def connection_class(url: str) -> type[Any] | None:
 
 
 class AutoPipeline:
-    """Batches the commands of concurrent coroutines (one event loop) into pipelines."""
+    """Batches the commands of concurrent coroutines (one event loop) onto one connection.
+
+    The connection is taken from the client's pool once and kept: every batch is written
+    straight to it (no per-batch pipeline object, pool checkout or reply wait), and a reader
+    task hands the replies, which Redis sends in command order, to the waiting callers. A
+    batch may go out while earlier replies are still on their way (true pipelining). If the
+    connection fails, every waiting caller gets the error and the next call reconnects.
+    """
 
     def __init__(self, client: Any) -> None:
         self._client = client
         self._pending: list[_Call] = []
         self._scheduled = False
         self._sending: set[asyncio.Task[None]] = set()
+        self._conn: Any = None
+        self._reader: asyncio.Task[None] | None = None
+        self._waiting: deque[tuple[str, asyncio.Future[Any]]] = deque()
+        self._lock = asyncio.Lock()
 
     async def call(self, *args: Any) -> Any:
         """Run one command (``args`` as for ``execute_command``) in the next batch."""
@@ -70,44 +86,125 @@ class AutoPipeline:
         return await future
 
     async def drain(self) -> None:
-        """Wait for every batch already handed to Redis (used before closing)."""
-        while self._pending or self._sending:
+        """Wait for every command already handed to Redis to be answered (before closing)."""
+        while self._pending or self._sending or self._waiting:
             if self._sending:
                 await asyncio.gather(*self._sending, return_exceptions=True)
+            elif self._waiting:
+                await asyncio.wait([self._waiting[-1][1]])
             else:
                 await asyncio.sleep(0)
+
+    async def close(self) -> None:
+        """Stop the reader and give the connection back (after :meth:`drain`)."""
+        conn, self._conn = self._conn, None
+        await self._stop_reader()
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.disconnect()
+            with contextlib.suppress(Exception):
+                await self._client.connection_pool.release(conn)
 
     def _flush(self) -> None:
         self._scheduled = False
         batch, self._pending = self._pending, []
         if not batch:
             return
-        task = asyncio.ensure_future(self._send(batch))
+        if self._conn is not None:
+            self._write(batch)
+            return
+        task = asyncio.ensure_future(self._connect_then_write(batch))
         self._sending.add(task)
         task.add_done_callback(self._sending.discard)
 
-    async def _send(self, batch: list[_Call]) -> None:
+    async def _connect_then_write(self, batch: list[_Call]) -> None:
         try:
-            async with self._client.pipeline(transaction=False) as pipe:
-                for args, _ in batch:
-                    pipe.execute_command(*args)
-                replies = await pipe.execute(raise_on_error=False)
+            async with self._lock:
+                if self._conn is None:
+                    await self._connect()
         except Exception as exc:
             _fail(batch, exc)
             return
         except asyncio.CancelledError:
             _fail(batch, ConnectionError("the Redis store was closed"))
             raise
-        for (_, future), reply in zip(batch, replies, strict=True):
+        self._write(batch)
+
+    async def _connect(self) -> None:
+        conn = await self._client.connection_pool.get_connection()
+        try:
+            await conn.connect()
+        except Exception:
+            await self._client.connection_pool.release(conn)
+            raise
+        self._conn = conn
+        self._reader = asyncio.create_task(self._read(conn), name="pitstop-redis-replies")
+
+    def _write(self, batch: list[_Call]) -> None:
+        conn = self._conn
+        try:
+            packed = conn.pack_commands([args for args, _ in batch])
+            conn._writer.writelines(packed)
+        except Exception as exc:
+            _fail(batch, exc)
+            self._lost(conn, exc)
+            return
+        self._waiting.extend((str(args[0]).upper(), future) for args, future in batch)
+
+    async def _read(self, conn: Any) -> None:
+        callbacks = self._client.response_callbacks
+        while True:
+            try:
+                reply = await conn.read_response()
+            except ResponseError as exc:  # an error reply: it belongs to the next caller
+                reply = exc
+            except Exception as exc:
+                self._lost(conn, exc)
+                return
+            if not self._waiting:
+                self._lost(conn, RedisConnectionError("Redis sent a reply nobody asked for"))
+                return
+            name, future = self._waiting.popleft()
             if future.done():
                 continue  # the caller gave up (cancelled); the command ran anyway
             if isinstance(reply, Exception):
                 future.set_exception(reply)
-            else:
-                future.set_result(reply)
+                continue
+            callback = callbacks.get(name)
+            try:
+                future.set_result(reply if callback is None else callback(reply))
+            except Exception as exc:
+                future.set_exception(exc)
+
+    def _lost(self, conn: Any, exc: BaseException) -> None:
+        """The connection failed: fail every waiting caller; the next call reconnects."""
+        if self._conn is not conn:
+            return
+        self._conn = None
+        waiting, self._waiting = self._waiting, deque()
+        _fail(list(waiting), exc if isinstance(exc, Exception) else RedisConnectionError(str(exc)))
+        reader, self._reader = self._reader, None
+        if reader is not None and reader is not asyncio.current_task():
+            reader.cancel()
+        task = asyncio.ensure_future(self._discard(conn))
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    async def _discard(self, conn: Any) -> None:
+        with contextlib.suppress(Exception):
+            await conn.disconnect()
+        with contextlib.suppress(Exception):
+            await self._client.connection_pool.release(conn)
+
+    async def _stop_reader(self) -> None:
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await reader
 
 
-def _fail(batch: list[_Call], exc: BaseException) -> None:
+def _fail(batch: list[Any], exc: BaseException) -> None:
     for _, future in batch:
         if not future.done():
             future.set_exception(exc)

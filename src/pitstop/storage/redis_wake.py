@@ -3,7 +3,9 @@
 The scripts ``PUBLISH`` on ``{prefix}:wake:{key}`` for every wakeup key they affect (see
 :mod:`pitstop.storage.redis_scripts`). Each store owns one :class:`Wakeups`: a single
 subscriber connection shared by all of the process's watches, subscribed to a channel while
-at least one watch needs it (reference counted), with a reader task handing each message to
+at least one watch needs it (reference counted, and kept for :data:`_LINGER` seconds after
+the last watch ended, so a long-poll that re-watches the same key at once -- a worker's
+next ``job-take`` -- costs no SUBSCRIBE/UNSUBSCRIBE round trip), with a reader task handing each message to
 the in-process :class:`~pitstop.storage.notify.Hub`.
 
 A watch returns from ``__aenter__`` only after Redis confirmed the ``SUBSCRIBE``, so a
@@ -29,6 +31,9 @@ log = logging.getLogger("pitstop.storage.redis")
 _IDLE_CHANNEL = "_"
 """Always subscribed, so the reader has a connection to read from before any watch."""
 
+_LINGER = 1.0
+"""Seconds a channel stays subscribed after its last watch ended (then it is dropped)."""
+
 
 class Wakeups:
     """Shared pub/sub subscriber plus local fan-out for one store (one event loop)."""
@@ -43,6 +48,9 @@ class Wakeups:
         self._refs: dict[str, int] = {}
         self._ready: dict[str, asyncio.Future[None]] = {}
         self._pending: dict[str, deque[asyncio.Future[None]]] = {}
+        self._idle: dict[str, float] = {}
+        self._idle_timer: asyncio.TimerHandle | None = None
+        self._dropping: set[asyncio.Task[None]] = set()
 
     def channel(self, key: str) -> str:
         """The pub/sub channel of a wakeup key."""
@@ -64,6 +72,10 @@ class Wakeups:
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await reader
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+            self._idle_timer = None
+        self._idle.clear()
         pubsub, self._pubsub = self._pubsub, None
         if pubsub is not None:
             with contextlib.suppress(Exception):
@@ -85,7 +97,7 @@ class Wakeups:
                 await self._acquire(channels)
                 yield watch
             finally:
-                await self._release(channels)
+                self._release(channels)
 
     # -- subscriptions -------------------------------------------------------------------------
 
@@ -95,9 +107,9 @@ class Wakeups:
         waits: list[tuple[asyncio.Future[None], str]] = []
         fresh: list[str] = []
         for channel in channels:
-            count = self._refs.get(channel, 0)
-            self._refs[channel] = count + 1
-            if count == 0:
+            self._refs[channel] = self._refs.get(channel, 0) + 1
+            self._idle.pop(channel, None)
+            if channel not in self._ready:
                 self._ready[channel] = self._expect(channel)
                 fresh.append(channel)
             waits.append((self._ready[channel], channel))
@@ -106,19 +118,38 @@ class Wakeups:
         for future, channel in waits:
             await self._confirmed(future, channel)
 
-    async def _release(self, channels: list[str]) -> None:
-        gone: list[str] = []
+    def _release(self, channels: list[str]) -> None:
+        """Drop one reference per channel; unreferenced ones linger, see :meth:`_drop_idle`."""
+        now = asyncio.get_running_loop().time()
         for channel in channels:
             count = self._refs.get(channel, 0) - 1
-            if count > 0:
-                self._refs[channel] = count
-                continue
+            self._refs[channel] = max(count, 0)
+            if count <= 0:
+                self._idle[channel] = now
+        if self._idle and self._idle_timer is None:
+            self._idle_timer = asyncio.get_running_loop().call_later(_LINGER, self._drop_idle)
+
+    def _drop_idle(self) -> None:
+        """Unsubscribe the channels unreferenced for :data:`_LINGER` seconds."""
+        self._idle_timer = None
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        gone = [c for c, since in self._idle.items() if now - since >= _LINGER]
+        for channel in gone:
+            del self._idle[channel]
             self._refs.pop(channel, None)
             self._ready.pop(channel, None)
-            gone.append(channel)
+        if self._idle:
+            self._idle_timer = loop.call_later(_LINGER, self._drop_idle)
         if gone and self._pubsub is not None:
-            with contextlib.suppress(Exception):
-                await self._pubsub.unsubscribe(*gone)
+            task = asyncio.ensure_future(self._unsubscribe(self._pubsub, gone))
+            self._dropping.add(task)
+            task.add_done_callback(self._dropping.discard)
+
+    @staticmethod
+    async def _unsubscribe(pubsub: Any, channels: list[str]) -> None:
+        with contextlib.suppress(Exception):
+            await pubsub.unsubscribe(*channels)
 
     def _expect(self, channel: str) -> asyncio.Future[None]:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
