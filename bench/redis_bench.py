@@ -89,26 +89,34 @@ def _server_url(log: Path, proc: subprocess.Popen[bytes], timeout: float = 60.0)
 
 
 def _pitstop_client(urls: list[str], numbers: list[int], out: Any) -> None:
-    import httpx
+    """``POST /run`` over :data:`CONNECTIONS` keep-alive connections (per server) with the
+    raw HTTP/1.1 client of ``server_bench``: httpx costs ~7 ms of client CPU per request
+    here, more than server, worker and Redis together, so on a small machine it measured
+    httpx (the saq and arq clients talk to Redis directly and cost a fraction of that)."""
+    from bench.server_bench import RawConnection
 
     async def main() -> None:
-        limits = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS)
-        async with httpx.AsyncClient(timeout=60, limits=limits) as client:
-            todo = list(numbers)
+        todo = list(numbers)
+        ports = [int(url.rsplit(":", 1)[1]) for url in urls]
+        path = f"/v2/{ENDPOINT}/run"
 
-            async def one() -> None:
+        async def one() -> None:
+            conns = [await RawConnection.open(port) for port in ports]
+            try:
                 while todo:
                     n = todo.pop()
-                    url = urls[n % len(urls)]
-                    response = await client.post(
-                        f"{url}/v2/{ENDPOINT}/run", json={"input": {"n": n}}
+                    status, body = await conns[n % len(conns)].post(
+                        path, b'{"input": {"n": %d}}' % n
                     )
-                    assert response.status_code == 200, response.text
+                    assert status == 200, body
+            finally:
+                for conn in conns:
+                    conn.close()
 
-            await asyncio.gather(*(one() for _ in range(CONNECTIONS)))
+        await asyncio.gather(*(one() for _ in range(CONNECTIONS)))
 
     asyncio.run(main())
-    out.put(time.time())
+    out.put(time.process_time())
 
 
 def _saq_client(queue_name: str, numbers: list[int], out: Any) -> None:
@@ -126,7 +134,7 @@ def _saq_client(queue_name: str, numbers: list[int], out: Any) -> None:
         await queue.disconnect()
 
     asyncio.run(main())
-    out.put(time.time())
+    out.put(time.process_time())
 
 
 def _arq_client(queue_name: str, numbers: list[int], out: Any) -> None:
@@ -145,7 +153,7 @@ def _arq_client(queue_name: str, numbers: list[int], out: Any) -> None:
         await pool.aclose()
 
     asyncio.run(main())
-    out.put(time.time())
+    out.put(time.process_time())
 
 
 # -- peer workers (``python bench/redis_bench.py worker saq|arq QUEUE``) ----------------------
@@ -208,14 +216,18 @@ async def measure(system: str, jobs: int, workdir: Path) -> float:
         await _submit_all(target, first, range(jobs, jobs + WARMUP), lambda: finished(WARMUP))
         cpu_before = _cpu(procs)
         started = time.time()
-        await _submit_all(target, first, range(jobs), lambda: finished(WARMUP + jobs))
+        client_cpu = await _submit_all(target, first, range(jobs), lambda: finished(WARMUP + jobs))
         rate = jobs / (time.time() - started)
         if VERBOSE_CPU:
             spent = [
                 round((b - a) * 1000 / jobs, 2)
                 for a, b in zip(cpu_before, _cpu(procs), strict=True)
             ]
-            print(f"    {system}: CPU ms per job, servers then worker: {spent}", flush=True)
+            print(
+                f"    {system}: CPU ms per job, servers then worker: {spent};"
+                f" clients: {client_cpu * 1000 / jobs:.2f}",
+                flush=True,
+            )
         return rate
     finally:
         _stop(procs)
@@ -235,8 +247,9 @@ def _cpu(procs: list[subprocess.Popen[bytes]]) -> list[float]:
 
 async def _submit_all(
     target: Callable[..., None], first: Any, numbers: range, finished: Callable[[], Any]
-) -> None:
-    """Run the client processes over ``numbers``; return once they exited and ``finished``."""
+) -> float:
+    """Run the client processes over ``numbers``; return once they exited and ``finished``,
+    with the CPU seconds the client processes used."""
     ctx = multiprocessing.get_context("spawn")
     out = ctx.Queue()
     clients = [
@@ -254,6 +267,7 @@ async def _submit_all(
         proc.join()
         if proc.exitcode != 0:
             raise RuntimeError(f"a client process failed (exit code {proc.exitcode})")
+    return float(sum(out.get(timeout=5) for _ in clients))
 
 
 async def _start(

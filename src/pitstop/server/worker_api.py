@@ -58,21 +58,35 @@ def _check(outcome: Outcome, job_id: str, worker_id: str) -> Response:
 
 
 async def _claim(
-    state: ServerState, request: Request, endpoint: str, worker_id: str, n: int
+    state: ServerState, request: Request, endpoint: str, worker_id: str, n: int, idle: bool
 ) -> list[Job]:
-    """Claim up to ``n`` jobs, long-polling the queue key for ``take_wait`` when empty."""
+    """Claim up to ``n`` jobs, long-polling the queue key for ``take_wait`` when empty.
+
+    The watch is entered before the first claim, so an empty queue costs one claim, not two
+    (a claim before the watch would have to be repeated inside it, or miss a wakeup); the
+    Redis store keeps the subscription between a worker's takes, so entering is cheap. An
+    ``idle`` worker is recorded idle once a claim found nothing: a take that gets jobs at
+    once is only recorded busy (one registry write instead of two).
+    """
     store, cfg = state.store, state.config
-    jobs = await store.claim(endpoint, worker_id, n, cfg.lease_s, state.now())
-    if jobs or cfg.take_wait <= 0:
+    if cfg.take_wait <= 0:
+        jobs = await store.claim(endpoint, worker_id, n, cfg.lease_s, state.now())
+        if not jobs and idle:
+            state.note_worker_soon(endpoint, worker_id, [])
         return jobs
     deadline = time.monotonic() + cfg.take_wait
     async with store.watch(queue_key(endpoint)) as watch:
-        while True:
-            jobs = await store.claim(endpoint, worker_id, n, cfg.lease_s, state.now())
-            if jobs or await state.wait_until(watch, deadline) is not True:
-                return jobs
+        jobs = await store.claim(endpoint, worker_id, n, cfg.lease_s, state.now())
+        if not jobs and idle:
+            # Known idle from now on, not only once this long-poll answers.
+            state.note_worker_soon(endpoint, worker_id, [])
+        while not jobs:
+            if await state.wait_until(watch, deadline) is not True:
+                return []
             if await request.is_disconnected():
                 return []
+            jobs = await store.claim(endpoint, worker_id, n, cfg.lease_s, state.now())
+        return jobs
 
 
 async def _take(
@@ -80,10 +94,7 @@ async def _take(
 ) -> tuple[ServerState, list[Job]]:
     state = _state(request)
     idle = request.query_params.get("job_in_progress") != "1"
-    if idle:
-        # Known idle from now on, not only once this long-poll answers.
-        state.note_worker_soon(endpoint, worker_id, [])
-    jobs = await _claim(state, request, endpoint, worker_id, n)
+    jobs = await _claim(state, request, endpoint, worker_id, n, idle)
     now = state.now()
     for job in jobs:
         state.metrics.taken(endpoint, job.id, job.created_at, now)

@@ -90,8 +90,10 @@ class AutoPipeline:
         while self._pending or self._sending or self._waiting:
             if self._sending:
                 await asyncio.gather(*self._sending, return_exceptions=True)
-            elif self._waiting:
+            elif self._waiting and not self._waiting[-1][1].done():
                 await asyncio.wait([self._waiting[-1][1]])
+            elif self._waiting:  # its caller gave up: wait for the reader to pass its reply
+                await asyncio.sleep(0.001)
             else:
                 await asyncio.sleep(0)
 
