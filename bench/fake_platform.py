@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from pitstop.server.urls import worker_env
+
 ENDPOINT = "bench"
 
 
@@ -68,16 +70,8 @@ class FakePlatform:
         return f"http://127.0.0.1:{self.port}"
 
     def worker_env(self, worker_id: str, key: str = "bench-key") -> dict[str, str]:
-        """RunPod's worker variables pointing at this platform."""
-        base = f"{self.url}/v2/{ENDPOINT}"
-        return {
-            "RUNPOD_WEBHOOK_GET_JOB": f"{base}/job-take/$ID?gpu=none",
-            "RUNPOD_WEBHOOK_POST_OUTPUT": f"{base}/job-done/$RUNPOD_POD_ID/$ID?gpu=none",
-            "RUNPOD_WEBHOOK_POST_STREAM": f"{base}/job-stream/$RUNPOD_POD_ID/$ID?gpu=none",
-            "RUNPOD_WEBHOOK_PING": f"{base}/ping/$RUNPOD_POD_ID?gpu=none",
-            "RUNPOD_AI_API_KEY": key,
-            "RUNPOD_POD_ID": worker_id,
-        }
+        """RunPod's worker variables pointing at this platform (as a pitstop server gives them)."""
+        return worker_env(self.url, ENDPOINT, worker_id, key)
 
     # -- driver side (any thread) ---------------------------------------------------------
 

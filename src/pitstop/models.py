@@ -63,6 +63,27 @@ class NewJob:
     """Submitted through ``/runsync``: shorter result retention (RunPod: 1 min vs 30 min)."""
     created_at: float = 0.0
 
+    @property
+    def queue_deadline(self) -> float | None:
+        """When the job's queue TTL runs out (``created_at + policy.ttl``), if it has one."""
+        ttl = self.policy.ttl_ms
+        return None if ttl is None else self.created_at + ttl / 1000
+
+    def queued(self) -> Job:
+        """The job as a store holds it right after ``enqueue``: ``IN_QUEUE``, never run."""
+        return Job(
+            id=self.id,
+            endpoint=self.endpoint,
+            status=JobStatus.IN_QUEUE,
+            input=self.input,
+            webhook=self.webhook,
+            policy=self.policy,
+            s3_config=self.s3_config,
+            sync=self.sync,
+            created_at=self.created_at,
+            expires_at=self.queue_deadline,
+        )
+
 
 @dataclass
 class Job:

@@ -244,18 +244,7 @@ class RedisStore(Store):
             raise QueueFull(
                 f"endpoint {job.endpoint!r} already has {max_queue} queued jobs (limit {max_queue})"
             )
-        return Job(
-            id=job.id,
-            endpoint=job.endpoint,
-            status=JobStatus.IN_QUEUE,
-            input=job.input,
-            webhook=job.webhook,
-            policy=job.policy,
-            s3_config=job.s3_config,
-            sync=job.sync,
-            created_at=job.created_at,
-            expires_at=None if "qdl" not in fields else float(fields["qdl"]),
-        )
+        return job.queued()
 
     async def get(self, job_id: str) -> Job | None:
         mapping = await self._command("HGETALL", self._key("job", job_id))

@@ -45,7 +45,7 @@ def enqueue(
                 f"endpoint {job.endpoint!r} already has {row[0]} queued jobs (limit {max_queue})"
             )
     policy = job.policy
-    deadline = None if policy.ttl_ms is None else job.created_at + policy.ttl_ms / 1000
+    deadline = job.queue_deadline
     try:
         tx.conn.execute(
             "INSERT INTO jobs (id, endpoint, status, input, webhook, exec_timeout_ms, ttl_ms, "
@@ -68,18 +68,7 @@ def enqueue(
     except sqlite3.IntegrityError as exc:
         raise StorageError(f"duplicate job id {job.id!r}") from exc
     tx.notify(queue_key(job.endpoint), job_key(job.id))
-    return Job(
-        id=job.id,
-        endpoint=job.endpoint,
-        status=JobStatus.IN_QUEUE,
-        input=job.input,
-        webhook=job.webhook,
-        policy=policy,
-        s3_config=job.s3_config,
-        sync=job.sync,
-        created_at=job.created_at,
-        expires_at=deadline,
-    )
+    return job.queued()
 
 
 def get(tx: Tx, job_id: str) -> Job | None:
