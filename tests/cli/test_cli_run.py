@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from tests.client.client_support import eventually
 
 from pitstop.cli import SERVER_FLAGS, main, server_config
-from pitstop.cli_output import ProgressLine
+from pitstop.cli.output import ProgressLine
 from pitstop.config import ServerConfig, SupervisorConfig
 
 REPO = Path(__file__).resolve().parents[2]

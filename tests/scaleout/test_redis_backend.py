@@ -18,7 +18,7 @@ from tests.scaleout.conftest import REDIS_URL, OpenStore
 from pitstop.errors import ConfigError, MissingExtraError, StorageError
 from pitstop.models import JobStatus, NewJob, Policy, Result
 from pitstop.storage import job_key, make_store, queue_key, stop_key
-from pitstop.storage import redis as redis_backend
+from pitstop.storage.redis import store as redis_backend
 
 pytestmark = pytest.mark.redis
 

@@ -18,11 +18,13 @@ from storage_support import LEASE, RETAIN, T0, new_job, ok
 
 from pitstop.errors import BadRequest, ConfigError, StorageError
 from pitstop.models import JobStatus
-from pitstop.storage import make_store, queue_key, sqlite_ops, sqlite_sweep
+from pitstop.storage import make_store, queue_key
 from pitstop.storage.notify import Hub
 from pitstop.storage.sqlite import SqliteStore, path_from_url
-from pitstop.storage.sqlite_schema import SCHEMA_VERSION
-from pitstop.storage.sqlite_writer import Tx
+from pitstop.storage.sqlite import ops as sqlite_ops
+from pitstop.storage.sqlite import sweep as sqlite_sweep
+from pitstop.storage.sqlite.schema import SCHEMA_VERSION
+from pitstop.storage.sqlite.writer import Tx
 
 
 async def opened(path: Path) -> SqliteStore:

@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from pitstop import __version__
 from pitstop.config import ServerConfig
 from pitstop.server.auth import Auth
+from pitstop.server.bodies import JsonResponse
 from pitstop.server.client_api import add_client_routes
 from pitstop.server.errors import install_error_handlers
 from pitstop.server.fastpath import FastPathApp
@@ -26,7 +27,6 @@ from pitstop.server.pitstop_api import add_pitstop_routes
 from pitstop.server.state import ServerState
 from pitstop.server.sweeper import sweep_forever
 from pitstop.server.webhooks import deliver_forever
-from pitstop.server.wire import JsonResponse
 from pitstop.server.worker_api import add_worker_routes
 from pitstop.storage import make_store
 from pitstop.storage.base import Store

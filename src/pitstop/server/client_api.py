@@ -18,11 +18,11 @@ from starlette.responses import Response
 
 from pitstop.errors import BadRequest, NotFound
 from pitstop.models import RETRYABLE_STATES, Job, NewJob
+from pitstop.server.bodies import json_response, query_ms, read_json
 from pitstop.server.errors import ERROR_RESPONSES, SUBMIT_RESPONSES
 from pitstop.server.state import ServerState
 from pitstop.server.submit import parse_submit
 from pitstop.server.views import health_body, status_body, stream_body
-from pitstop.server.wire import json_response, query_ms, read_json
 from pitstop.storage.base import job_key
 
 WAIT_MIN_MS, WAIT_MAX_MS = 1000.0, 300_000.0

@@ -28,7 +28,7 @@ from pitstop.errors import (
     StaleAttempt,
     Unauthorized,
 )
-from pitstop.server.wire import json_response
+from pitstop.server.bodies import json_response
 
 log = logging.getLogger("pitstop.server")
 

@@ -13,10 +13,10 @@ from starlette.responses import Response
 
 from pitstop.errors import BadRequest, NotFound
 from pitstop.models import JobStatus
+from pitstop.server.bodies import json_response
 from pitstop.server.errors import ERROR_RESPONSES
 from pitstop.server.state import ServerState
 from pitstop.server.views import log_body, record_body, summary_body
-from pitstop.server.wire import json_response
 
 
 def _state(request: Request) -> ServerState:

@@ -17,9 +17,9 @@ from starlette.responses import Response
 
 from pitstop.errors import BadRequest, NotFound
 from pitstop.models import Job, NewJob
+from pitstop.server.bodies import json_response, read_json
 from pitstop.server.state import ServerState
 from pitstop.server.submit import parse_policy
-from pitstop.server.wire import json_response, read_json
 from pitstop.storage.base import job_key
 
 

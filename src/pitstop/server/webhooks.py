@@ -15,9 +15,9 @@ import logging
 import httpx
 
 from pitstop.models import WebhookDelivery
+from pitstop.server.bodies import dumps
 from pitstop.server.state import ServerState
 from pitstop.server.views import webhook_body
-from pitstop.server.wire import dumps
 
 log = logging.getLogger("pitstop.server.webhooks")
 BATCH = 100

@@ -23,9 +23,9 @@ from starlette.responses import Response
 
 from pitstop.errors import BadRequest, NotFound, StaleAttempt
 from pitstop.models import JSON, Job, Outcome, Result
+from pitstop.server.bodies import json_response, read_json
 from pitstop.server.errors import ERROR_RESPONSES, WORKER_RESPONSES
 from pitstop.server.state import ServerState, Unhealthy
-from pitstop.server.wire import json_response, read_json
 from pitstop.storage.base import queue_key, stop_key
 
 MAX_BATCH = 256

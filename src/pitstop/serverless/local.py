@@ -18,9 +18,9 @@ from typing import Any
 
 from pitstop.config import WorkerConfig
 from pitstop.serverless.handler import Kind, Stream, call, classify
+from pitstop.serverless.job_loop import attach_debugger
 from pitstop.serverless.logger import get_logger
 from pitstop.serverless.result import chunk_error, error_body, generator_error, shape_return
-from pitstop.serverless.scaler import attach_debugger
 from pitstop.serverless.version import runpod_version
 
 

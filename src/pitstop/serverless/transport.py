@@ -1,6 +1,6 @@
 """The worker's HTTP side: RunPod's URL building (spec §4.2) and every request it sends.
 
-One shared keep-alive client carries all traffic: :mod:`pitstop.serverless.wire` for plain
+One shared keep-alive client carries all traffic: :mod:`pitstop.serverless.fasthttp` for plain
 http platforms (httpx's per-request CPU cost capped a worker near 120 jobs/s), an
 ``httpx.AsyncClient`` when some URL is https. Headers follow §4.3/§4.5:
 ``Authorization`` is the raw key, ``User-Agent`` starts ``RunPod-Python-SDK/``, result
@@ -33,7 +33,7 @@ from pitstop.serverless.version import runpod_version
 if TYPE_CHECKING:
     import httpx
 
-    from pitstop.serverless.wire import Response as WireResponse
+    from pitstop.serverless.fasthttp import Response as WireResponse
 
     Answer = httpx.Response | WireResponse
 
@@ -204,7 +204,7 @@ def _client(cfg: WorkerConfig, urls: Urls, headers: dict[str, str]) -> Any:
     """The light :mod:`wire` client for plain-http platforms; httpx when TLS is involved
     (or when ``cfg.http_client`` is ``"httpx"``)."""
     if cfg.http_client != "httpx" and not _uses_tls(urls):
-        from pitstop.serverless.wire import Client
+        from pitstop.serverless.fasthttp import Client
 
         return Client(headers, timeout=600.0)
     _cache_sniffio_absence()
@@ -236,7 +236,7 @@ def _uses_tls(urls: Urls) -> bool:
 
 def _timeouts() -> tuple[type[BaseException], ...]:
     """Exception types meaning "no answer in time", of whichever client is in use."""
-    from pitstop.serverless.wire import WireTimeout
+    from pitstop.serverless.fasthttp import WireTimeout
 
     httpx = sys.modules.get("httpx")
     return (WireTimeout, httpx.TimeoutException) if httpx else (WireTimeout,)
@@ -244,7 +244,7 @@ def _timeouts() -> tuple[type[BaseException], ...]:
 
 def _failures() -> tuple[type[BaseException], ...]:
     """Exception types meaning "the request failed", of whichever client is in use."""
-    from pitstop.serverless.wire import WireError
+    from pitstop.serverless.fasthttp import WireError
 
     httpx = sys.modules.get("httpx")
     return (WireError, httpx.HTTPError) if httpx else (WireError,)

@@ -44,8 +44,8 @@ from pitstop.serverless import capture
 from pitstop.serverless.args import parse_args
 from pitstop.serverless.handler import busy_threads
 from pitstop.serverless.heartbeat import heartbeat, should_ping
+from pitstop.serverless.job_loop import Scaler
 from pitstop.serverless.logger import get_logger
-from pitstop.serverless.scaler import Scaler
 from pitstop.serverless.stops import stop_channel_enabled, stop_loop
 from pitstop.serverless.transport import Transport, Urls
 from pitstop.serverless.version import runpod_version

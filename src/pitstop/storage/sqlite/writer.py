@@ -22,7 +22,7 @@ from concurrent.futures import Future as ThreadFuture
 from typing import Any, TypeVar
 
 from pitstop.errors import StorageError
-from pitstop.storage.sqlite_schema import configure, migrate
+from pitstop.storage.sqlite.schema import configure, migrate
 
 T = TypeVar("T")
 

@@ -1,7 +1,7 @@
 """Cross-server wakeups for the Redis backend: one pub/sub connection, local fan-out.
 
 The scripts ``PUBLISH`` on ``{prefix}:wake:{key}`` for every wakeup key they affect (see
-:mod:`pitstop.storage.redis_scripts`). Each store owns one :class:`Wakeups`: a single
+:mod:`pitstop.storage.redis.scripts`). Each store owns one :class:`Wakeups`: a single
 subscriber connection shared by all of the process's watches, subscribed to a channel while
 at least one watch needs it (reference counted, and kept for :data:`_LINGER` seconds after
 the last watch ended, so a long-poll that re-watches the same key at once -- a worker's

@@ -1,9 +1,9 @@
 """The Redis store: many servers (and worker hosts) share one queue through one Redis.
 
-Design: every state transition is one server-side Lua script (:mod:`.redis_scripts`),
+Design: every state transition is one server-side Lua script (:mod:`.scripts`),
 registered once and called by SHA, so it is atomic across every server process sharing the
 Redis; wakeups are published by the same scripts and fanned out locally by one pub/sub
-connection per store (:mod:`.redis_wake`). The key layout is in :mod:`.redis_keys`.
+connection per store (:mod:`.wake`). The key layout is in :mod:`.keys`.
 
 A call returns after Redis acknowledged the write. Whether that write survives a Redis crash
 is Redis's persistence setting (``appendonly yes`` with ``appendfsync everysec`` or
@@ -48,7 +48,7 @@ from pitstop.models import (
     WorkerInfo,
 )
 from pitstop.storage.base import Store, Watch
-from pitstop.storage.redis_keys import (
+from pitstop.storage.redis.keys import (
     QM_PREFIX_LEN,
     attempt_arg,
     decode_delivery,
@@ -60,9 +60,9 @@ from pitstop.storage.redis_keys import (
     new_job_fields,
     script_arg,
 )
-from pitstop.storage.redis_pipe import AutoPipeline, connection_class
-from pitstop.storage.redis_scripts import SCRIPTS
-from pitstop.storage.redis_wake import Wakeups
+from pitstop.storage.redis.pipe import AutoPipeline, connection_class
+from pitstop.storage.redis.scripts import SCRIPTS
+from pitstop.storage.redis.wake import Wakeups
 
 aioredis: Any
 try:

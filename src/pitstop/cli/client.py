@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from pitstop.cli_output import (
+from pitstop.cli.output import (
     EXIT_CODES_HELP,
     EXIT_OK,
     ProgressLine,

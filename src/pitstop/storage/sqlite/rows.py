@@ -14,7 +14,7 @@ from typing import Any
 
 from pitstop.models import JSON, Job, JobStatus, Policy
 from pitstop.storage.base import job_key
-from pitstop.storage.sqlite_writer import Tx
+from pitstop.storage.sqlite.writer import Tx
 
 try:
     import orjson

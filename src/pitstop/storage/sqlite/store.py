@@ -2,7 +2,7 @@
 
 Design: a dedicated writer thread owns the only connection and runs every operation
 serially, batching whatever is queued into one transaction (group commit, see
-:mod:`pitstop.storage.sqlite_writer`). An awaited call returns after its transaction
+:mod:`pitstop.storage.sqlite.writer`). An awaited call returns after its transaction
 committed with ``synchronous=NORMAL``, which survives a SIGKILL of the server process.
 Wakeups are in-process (:mod:`pitstop.storage.notify`), so one SQLite file serves one server
 process; use Redis to share a queue between servers.
@@ -37,12 +37,11 @@ from pitstop.models import (
     WebhookDelivery,
     WorkerInfo,
 )
-from pitstop.storage import sqlite_ops as ops
-from pitstop.storage import sqlite_sweep as sweep
 from pitstop.storage.base import Store, Watch
 from pitstop.storage.notify import Hub
-from pitstop.storage.sqlite_rows import dumps
-from pitstop.storage.sqlite_writer import Writer
+from pitstop.storage.sqlite import ops, sweep
+from pitstop.storage.sqlite.rows import dumps
+from pitstop.storage.sqlite.writer import Writer
 
 T = TypeVar("T")
 

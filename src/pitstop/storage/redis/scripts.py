@@ -9,7 +9,7 @@ Every script receives the same four leading arguments, then its own from ``ARGV[
 the sweeper), ``retention_run_s`` and ``retention_sync_s`` (retention of jobs that end
 without a caller-given one: cancel, lost lease). Wakeups are ``PUBLISH``\\ ed from the scripts
 themselves, on ``{prefix}:wake:{key}``. Times arrive as exact decimal text from Python; a time
-computed here is written back with ``%.17g`` so it round-trips (see :mod:`.redis_keys`).
+computed here is written back with ``%.17g`` so it round-trips (see :mod:`.keys`).
 """
 
 from __future__ import annotations

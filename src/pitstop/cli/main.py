@@ -16,8 +16,8 @@ from typing import Any, TypeVar
 import click
 
 from pitstop import __version__
-from pitstop.cli_client import COMMANDS
-from pitstop.cli_output import EXIT_CODES_HELP, Settings, current_settings, handles_errors
+from pitstop.cli.client import COMMANDS
+from pitstop.cli.output import EXIT_CODES_HELP, Settings, current_settings, handles_errors
 from pitstop.config import ServerConfig, SupervisorConfig
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -246,7 +246,3 @@ def worker(
         concurrency=concurrency,
     )
     click.get_current_context().exit(run_workers(sup))
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()

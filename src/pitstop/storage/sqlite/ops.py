@@ -1,6 +1,6 @@
 """The job operations of the SQLite store, as plain functions run by the writer thread.
 
-Each function gets a :class:`~pitstop.storage.sqlite_writer.Tx` and runs inside the batch
+Each function gets a :class:`~pitstop.storage.sqlite.writer.Tx` and runs inside the batch
 transaction; if it raises, its writes are undone alone, so every function here is atomic as
 a whole. JSON values
 arrive already encoded as text (the async facade encodes them in the caller's thread).
@@ -15,7 +15,7 @@ from typing import Any
 from pitstop.errors import QueueFull, StorageError
 from pitstop.models import RETRYABLE_STATES, Chunk, Job, JobStatus, NewJob, Outcome
 from pitstop.storage.base import job_key, queue_key, stop_key
-from pitstop.storage.sqlite_rows import (
+from pitstop.storage.sqlite.rows import (
     JOB_COLUMNS,
     end_job,
     fetch_job,
@@ -23,7 +23,7 @@ from pitstop.storage.sqlite_rows import (
     queue_webhook,
     row_to_job,
 )
-from pitstop.storage.sqlite_writer import Tx
+from pitstop.storage.sqlite.writer import Tx
 
 IN_QUEUE = JobStatus.IN_QUEUE.value
 IN_PROGRESS = JobStatus.IN_PROGRESS.value

@@ -1,6 +1,6 @@
 """SQLite store operations for the sweeper, the webhook outbox, the worker registry and logs.
 
-Same rules as :mod:`pitstop.storage.sqlite_ops`: plain functions run by the writer thread,
+Same rules as :mod:`pitstop.storage.sqlite.ops`: plain functions run by the writer thread,
 each atomic as a whole. Sweeper passes are safe to run concurrently because the writer
 executes them one after the other and each re-selects what is still due.
 """
@@ -12,9 +12,9 @@ from collections.abc import Sequence
 
 from pitstop.models import JobStatus, LogLine, SweepReport, WebhookDelivery, WorkerInfo
 from pitstop.storage.base import job_key, queue_key
-from pitstop.storage.sqlite_ops import queue_stop
-from pitstop.storage.sqlite_rows import TERMINAL_SQL, end_job, loads
-from pitstop.storage.sqlite_writer import Tx
+from pitstop.storage.sqlite.ops import queue_stop
+from pitstop.storage.sqlite.rows import TERMINAL_SQL, end_job, loads
+from pitstop.storage.sqlite.writer import Tx
 
 # -- sweeper ---------------------------------------------------------------------------------
 

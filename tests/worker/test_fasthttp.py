@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from pitstop.serverless.wire import Client, WireError, WireTimeout, split_url
+from pitstop.serverless.fasthttp import Client, WireError, WireTimeout, split_url
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
 
@@ -180,7 +180,7 @@ async def test_transport_uses_the_light_client_for_http_only() -> None:
 
 
 def test_reason_phrase_is_the_standard_one() -> None:
-    from pitstop.serverless.wire import Headers, Response
+    from pitstop.serverless.fasthttp import Headers, Response
 
     assert Response(500, Headers({}), b"", "u").reason_phrase == "Internal Server Error"
     assert Response(599, Headers({}), b"", "u").reason_phrase == ""

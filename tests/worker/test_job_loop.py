@@ -8,7 +8,7 @@ from typing import Any
 from tests.support.platform import FakePlatform
 
 from pitstop.config import WorkerConfig
-from pitstop.serverless.scaler import Scaler
+from pitstop.serverless.job_loop import Scaler
 from pitstop.serverless.transport import TakeResult, Transport, Urls
 
 
