@@ -11,6 +11,9 @@ If the official SDK is missing these tests fail (never skip): run ``scripts/offi
 from __future__ import annotations
 
 import json
+import logging
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -155,3 +158,51 @@ def test_cancel_reaches_the_running_job(
     after = submit(client, {"return": "next"})  # the worker goes on taking jobs
     done = wait_status(client, after, {"COMPLETED", "FAILED"}, worker)
     assert done["status"] == "COMPLETED" and done["output"] == "next", done
+
+
+def test_worker_env_lines_run_an_official_worker(
+    server: ThreadServer, client: httpx.Client, tmp_path: Path
+) -> None:
+    """The shell lines ``pitstop worker-env`` prints, sourced by bash, start a working worker."""
+    script = (
+        'eval "$("$0" -m pitstop.cli --url "$1" worker-env ep --key "$2" --worker-id w-env)"'
+        " && env -0"
+    )
+    shown = subprocess.run(
+        ["bash", "-c", script, sys.executable, server.url, WORKER_KEY],
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    env = dict(item.split("=", 1) for item in shown.split("\0") if item.startswith("RUNPOD_"))
+    assert env["RUNPOD_WEBHOOK_GET_JOB"].endswith("/v2/ep/job-take/$ID?gpu=none")
+    env.update(RUNPOD_SKIP_AUTO_SYSTEM_CHECKS="true", RUNPOD_SKIP_GPU_CHECK="true")
+    worker = start_worker("sync_handler", env, workdir=tmp_path / "w-env", runtime=OFFICIAL)
+    try:
+        done = wait_status(client, submit(client, {"return": "sourced"}), {"COMPLETED"}, worker)
+        assert done["output"] == "sourced" and done["workerId"] == "w-env"
+    finally:
+        worker.proc.kill()
+        worker.proc.wait(5)
+
+
+def test_urls_without_question_mark_still_work(
+    server: ThreadServer,
+    client: httpx.Client,
+    official: Callable[..., WorkerProcess],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """``RUNPOD_WEBHOOK_GET_JOB=.../job-take/$ID`` (no ``?``): the SDK appends ``&k=v`` to the
+    path; the server reads them as the query, so results land on the right worker and job."""
+    bare = {
+        name: value.replace("?gpu=none", "")
+        for name, value in worker_env(server.url, ENDPOINT, "official-noq", WORKER_KEY).items()
+    }
+    caplog.set_level(logging.WARNING, logger="pitstop.server")
+    worker = official("sync_gen", "official-noq", TEST_AGGREGATE="1", **bare)
+    job_id = submit(client, {"yield": ["x", "y"]})
+    done = wait_status(client, job_id, {"COMPLETED", "FAILED"}, worker)
+    assert done["status"] == "COMPLETED", done
+    assert done["output"] == ["x", "y"]
+    assert done["workerId"] == "official-noq"
+    warnings = [r for r in caplog.records if "has no '?'" in r.getMessage()]
+    assert len(warnings) == 1, warnings  # once per worker, although take, stream, done all had it

@@ -18,6 +18,7 @@ import click
 from pitstop import __version__
 from pitstop.cli.client import COMMANDS
 from pitstop.cli.output import EXIT_CODES_HELP, Settings, current_settings, handles_errors
+from pitstop.cli.worker_env import worker_env
 from pitstop.config import ServerConfig, SupervisorConfig
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -43,11 +44,12 @@ def main(ctx: click.Context, url: str, api_key: str | None, json_output: bool) -
              pitstop server                     the job server alone
              pitstop worker handler.py --url U  workers for a remote server
     Client:  submit, status, cancel, retry, health, logs, purge
+    Other:   worker-env ENDPOINT           env for an official-SDK worker
     """
     ctx.obj = Settings(url=url, api_key=api_key, json=json_output)
 
 
-for _command in COMMANDS:
+for _command in (*COMMANDS, worker_env):
     main.add_command(_command)
 
 

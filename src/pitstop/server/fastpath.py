@@ -23,6 +23,7 @@ from starlette.types import Receive, Scope, Send
 from pitstop.errors import ApiError, ServerError
 from pitstop.server import client_api, worker_api
 from pitstop.server.errors import error_response
+from pitstop.server.urls import repair_query_in_path
 
 log = logging.getLogger("pitstop.server")
 
@@ -54,6 +55,8 @@ class FastPathApp(FastAPI):
         self.fast_routes = _table()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            repair_query_in_path(scope)
         handler, args = self._match(scope)
         if handler is None:
             await super().__call__(scope, receive, send)
