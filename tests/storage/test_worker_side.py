@@ -215,6 +215,50 @@ async def test_renew_extends_only_own_running_jobs(store: Store) -> None:
     assert await store.renew("w1", [mine.id], LEASE, T0 + 22) == []
 
 
+async def test_release_all_of_a_workers_leases_requeues_them_at_the_next_sweep(
+    store: Store,
+) -> None:
+    first = await running(store, "gone")
+    second = await running(store, "gone")
+    other = await running(store, "alive")
+    assert sorted(await store.release("gone")) == sorted([first.id, second.id])
+    report = await store.expire_leases(T0 + 2, max_attempts=3)  # long before LEASE passes
+    assert sorted(report.requeued) == sorted([first.id, second.id]) and not report.failed
+    for job_id in (first.id, second.id):
+        job = await store.get(job_id)
+        assert job is not None and job.status is JobStatus.IN_QUEUE and job.retries == 1
+    kept = await store.get(other.id)
+    assert kept is not None and kept.status is JobStatus.IN_PROGRESS
+    again = await store.claim("ep", "new", 5, LEASE, T0 + 3)
+    assert sorted(j.id for j in again) == sorted([first.id, second.id])
+    assert {j.attempt for j in again} == {2}
+    # The old worker's late report is fenced off; the new holder finishes it.
+    assert await store.finish(first.id, "gone", 1, ok(), T0 + 4, RETAIN) is Outcome.STALE
+    assert await store.finish(first.id, "new", 2, ok(), T0 + 4, RETAIN) is Outcome.ACCEPTED
+
+
+async def test_release_named_jobs_only_those_the_worker_still_holds(store: Store) -> None:
+    mine = await running(store, "w1")
+    kept = await running(store, "w1")
+    theirs = await running(store, "w2")
+    assert await store.release("w1", [mine.id, theirs.id, "unknown"]) == [mine.id]
+    assert await store.release("w1", []) == []
+    report = await store.expire_leases(T0 + 2, max_attempts=3)
+    assert report.requeued == [mine.id]
+    for job in (kept, theirs):
+        still = await store.get(job.id)
+        assert still is not None and still.status is JobStatus.IN_PROGRESS
+
+
+async def test_release_on_the_last_attempt_fails_the_job(store: Store) -> None:
+    job = await running(store, "w1")
+    await store.release("w1")
+    report = await store.expire_leases(T0 + 2, max_attempts=1)
+    assert report.failed == [job.id]
+    done = await store.get(job.id)
+    assert done is not None and done.status is JobStatus.FAILED
+
+
 async def test_cancel_queued_job(store: Store) -> None:
     job = await store.enqueue(new_job())
     cancelled = await store.cancel(job.id, T0 + 1)

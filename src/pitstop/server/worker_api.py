@@ -5,7 +5,8 @@ milliseconds of an enqueue; ``job-done`` takes a final result or a progress upda
 text, even under a form-urlencoded content type, possibly with ``NaN``); ``job-stream``
 appends chunks; ``job-stop`` long-polls the worker's stop list; ``ping`` renews leases and
 records the worker. pitstop extensions (see ``interfaces.md``): the ``X-Pitstop-Server``
-header on take answers, ``X-Pitstop-Attempt`` fencing, ``job-log``.
+header on take answers, ``X-Pitstop-Attempt`` fencing, ``job-log``, ``job-release`` (a
+supervisor saw the worker exit: its jobs are requeued at once instead of after the lease).
 
 The hot routes use no pydantic models: bodies are decoded once with orjson.
 """
@@ -13,6 +14,7 @@ The hot routes use no pydantic models: bodies are decoded once with orjson.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -27,6 +29,8 @@ from pitstop.server.bodies import json_response, read_json
 from pitstop.server.errors import ERROR_RESPONSES, WORKER_RESPONSES
 from pitstop.server.state import ServerState, Unhealthy
 from pitstop.storage.base import queue_key, stop_key
+
+log = logging.getLogger("pitstop.server")
 
 MAX_BATCH = 256
 _OK = b'{"status":"ok"}'
@@ -95,6 +99,10 @@ async def _take(
     state = _state(request)
     idle = request.query_params.get("job_in_progress") != "1"
     jobs = await _claim(state, request, endpoint, worker_id, n, idle)
+    if jobs and await request.is_disconnected():
+        # Nobody will receive these jobs: give them back now rather than after the lease.
+        await release(state, worker_id, [j.id for j in jobs])
+        return state, []
     now = state.now()
     for job in jobs:
         state.metrics.taken(endpoint, job.id, job.created_at, now)
@@ -228,6 +236,31 @@ async def ping(request: Request, endpoint_id: str, worker_id: str) -> Response:
     return Response(_OK, media_type="application/json")
 
 
+async def release(state: ServerState, worker_id: str, job_ids: list[str] | None) -> list[str]:
+    """Give up ``worker_id``'s leases (all, or ``job_ids``) and requeue those jobs at once.
+
+    The requeue is the sweeper's lease-expiry pass run now: attempts are counted and a job
+    whose attempts are used up fails, exactly as for a lease that ran out.
+    """
+    released = await state.store.release(worker_id, job_ids)
+    if released:
+        await state.store.expire_leases(state.now(), state.config.max_attempts)
+        log.info("released %d job(s) of worker %s: %s", len(released), worker_id, released)
+    return released
+
+
+async def job_release(request: Request, endpoint_id: str, worker_id: str) -> Response:
+    """pitstop: the worker is gone; requeue the jobs it holds at once (``{"ids": [...]}``
+    limits it to those jobs). Called by supervisors when a worker process exits."""
+    state = _state(request)
+    body = await read_json(request, state.config.max_worker_body, "job-release body")
+    ids = body.get("ids") if isinstance(body, dict) else None
+    if ids is not None and not (isinstance(ids, list) and all(isinstance(i, str) for i in ids)):
+        raise BadRequest('job-release body must be {} or {"ids": ["job id", ...]}')
+    released = await release(state, worker_id, ids)
+    return json_response({"released": released})
+
+
 async def job_log(request: Request, endpoint_id: str, worker_id: str, job_id: str) -> Response:
     """pitstop: append handler log lines ``{"lines": [{"stream", "text"}]}`` to the job."""
     state = _state(request)
@@ -255,6 +288,7 @@ ROUTES: list[tuple[str, Handler, str]] = [
     ("job-stop/{worker_id}", job_stop, "GET"),
     ("ping/{worker_id}", ping, "GET"),
     ("job-log/{worker_id}/{job_id}", job_log, "POST"),
+    ("job-release/{worker_id}", job_release, "POST"),
 ]
 
 

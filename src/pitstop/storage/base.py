@@ -188,6 +188,16 @@ class Store(abc.ABC):
         """Extend the leases of the listed jobs that ``worker_id`` still holds; return those ids."""
 
     @abc.abstractmethod
+    async def release(self, worker_id: str, job_ids: Sequence[str] | None = None) -> list[str]:
+        """Give up the leases ``worker_id`` holds (all, or only ``job_ids``); return those ids.
+
+        Atomic. Each lease is made already expired, so the next :meth:`expire_leases` pass
+        requeues the job (attempt counted, fenced as usual) or fails it once its attempts are
+        used up, exactly as for a worker whose heartbeat stopped. Called when a worker is known
+        to be gone (its process exited) or a take's answer never reached it.
+        """
+
+    @abc.abstractmethod
     async def set_progress(
         self, job_id: str, worker_id: str, attempt: int | None, progress: JSON
     ) -> Outcome:

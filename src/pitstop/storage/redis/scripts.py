@@ -227,6 +227,24 @@ end
 return out
 """
 
+RELEASE = r"""
+local worker = ARGV[5]
+local ids = {}
+for i = 6, #ARGV do ids[#ids + 1] = ARGV[i] end
+if #ids == 0 then ids = redis.call('ZRANGE', key('leases'), 0, -1) end
+local out = {}
+for _, id in ipairs(ids) do
+  local jk = key('job', id)
+  local f = redis.call('HMGET', jk, 'st', 'wk')
+  if f[1] == 'IN_PROGRESS' and f[2] == worker then
+    redis.call('HSET', jk, 'lease', '0')
+    redis.call('ZADD', key('leases'), 0, id)
+    out[#out + 1] = id
+  end
+end
+return out
+"""
+
 SET_PROGRESS = r"""
 local id = ARGV[5]
 local jk = key('job', id)
@@ -535,6 +553,7 @@ SCRIPTS: dict[str, str] = {
         "enqueue": ENQUEUE,
         "claim": CLAIM,
         "renew": RENEW,
+        "release": RELEASE,
         "set_progress": SET_PROGRESS,
         "append_chunks": APPEND_CHUNKS,
         "finish": FINISH,

@@ -346,6 +346,13 @@ class RedisStore(Store):
         held = set(await self._call("renew", worker_id, fnum(now + lease_s), *ids))
         return [job_id for job_id in ids if job_id in held]
 
+    async def release(self, worker_id: str, job_ids: Sequence[str] | None = None) -> list[str]:
+        if job_ids is not None and not job_ids:
+            return []
+        ids = list(dict.fromkeys(job_ids or ()))
+        released: list[str] = await self._call("release", worker_id, *ids)
+        return released
+
     async def set_progress(
         self, job_id: str, worker_id: str, attempt: int | None, progress: JSON
     ) -> Outcome:

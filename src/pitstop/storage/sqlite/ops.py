@@ -240,6 +240,21 @@ def renew(tx: Tx, worker_id: str, job_ids: Sequence[str], lease_s: float, now: f
     return [job_id for job_id in dict.fromkeys(job_ids) if job_id in held]
 
 
+def release(tx: Tx, worker_id: str, job_ids: Sequence[str] | None) -> list[str]:
+    """Expire the leases ``worker_id`` holds (all, or the listed ones); return those ids."""
+    only = ""
+    if job_ids is not None:
+        if not job_ids:
+            return []
+        only = f" AND id IN ({','.join('?' * len(job_ids))})"
+    rows = tx.all(
+        "UPDATE jobs SET lease_expires_at = 0 WHERE status = 'IN_PROGRESS' AND worker_id = ?"
+        f"{only} RETURNING id",
+        (worker_id, *(job_ids or ())),
+    )
+    return [row[0] for row in rows]
+
+
 _HELD = "WHERE id = ? AND status = 'IN_PROGRESS' AND worker_id = ? AND (? IS NULL OR attempt = ?)"
 """The fence: the job runs, leased to this worker (and on this attempt when one is named)."""
 

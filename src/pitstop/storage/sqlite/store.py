@@ -198,6 +198,11 @@ class SqliteStore(Store):
         result: list[str] = await self._run(ops.renew, worker_id, list(job_ids), lease_s, now)
         return result
 
+    async def release(self, worker_id: str, job_ids: Sequence[str] | None = None) -> list[str]:
+        ids = None if job_ids is None else list(dict.fromkeys(job_ids))
+        result: list[str] = await self._run(ops.release, worker_id, ids)
+        return result
+
     async def set_progress(
         self, job_id: str, worker_id: str, attempt: int | None, progress: JSON
     ) -> Outcome:
