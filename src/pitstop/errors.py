@@ -19,6 +19,7 @@
     │   ├── JobCancelled         CANCELLED
     │   └── JobTimedOut          TIMED_OUT
     ├── WaitTimeout              a client stopped waiting before the job finished
+├── WebhookVerificationError a webhook delivery's signature or timestamp did not check out
     └── StorageError             the store failed or answered something impossible
 
 The server turns an ``ApiError`` into ``{"error": {"code": ..., "message": ...}}`` with
@@ -176,3 +177,7 @@ JOB_ERRORS: dict[str, type[JobError]] = {
     "CANCELLED": JobCancelled,
     "TIMED_OUT": JobTimedOut,
 }
+
+
+class WebhookVerificationError(PitstopError):
+    """A webhook delivery's signature did not match, or its timestamp is out of tolerance."""
