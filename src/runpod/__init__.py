@@ -20,6 +20,7 @@ import os
 from pitstop.credentials import configured_api_key
 from pitstop.lazy import attach
 from pitstop.serverless.version import SDK_VERSION
+from runpod.api import CLOUD_COMMANDS
 
 __version__ = SDK_VERSION
 """The official SDK version pitstop is compatible with (pitstop's own: ``pitstop.__version__``)."""
@@ -35,28 +36,9 @@ api_key: str | None = configured_api_key(profile)
 endpoint_url_base: str = os.environ.get("RUNPOD_ENDPOINT_BASE_URL", "https://api.runpod.ai/v2")
 """Base URL for ``runpod.Endpoint``: point it at a pitstop server, e.g. ``http://HOST:PORT/v2``."""
 
-_CLOUD = (
-    "create_container_registry_auth",
-    "create_endpoint",
-    "create_pod",
-    "create_template",
-    "delete_container_registry_auth",
-    "get_endpoints",
-    "get_gpu",
-    "get_gpus",
-    "get_pod",
-    "get_pods",
-    "get_user",
-    "resume_pod",
-    "stop_pod",
-    "terminate_pod",
-    "update_container_registry_auth",
-    "update_endpoint_template",
-    "update_user_settings",
-)
 
 __all__ = [
-    *_CLOUD,
+    *CLOUD_COMMANDS,
     "check_credentials",
     "get_credentials",
     "set_credentials",
@@ -87,7 +69,7 @@ __getattr__, __dir__ = attach(
         "version",
     ),
     names={
-        **dict.fromkeys(_CLOUD, "runpod.api.ctl_commands"),
+        **dict.fromkeys(CLOUD_COMMANDS, "runpod.api.ctl_commands"),
         **dict.fromkeys(
             ("check_credentials", "get_credentials", "set_credentials"), "pitstop.credentials"
         ),

@@ -12,9 +12,9 @@ otherwise constructing it raises :class:`pitstop.errors.MissingExtraError`.
 
 from __future__ import annotations
 
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from pitstop.client._core import AsyncClosing
 from pitstop.credentials import get_credentials
 from pitstop.errors import TooManyRequests
 from pitstop.serverless.sdk.wire import get_auth_header, sync_session_class
@@ -32,7 +32,7 @@ __all__ = [
 ]
 
 
-class AsyncClientSession:
+class AsyncClientSession(AsyncClosing):
     """A shared connection pool for ``runpod.AsyncioEndpoint`` (extra arguments go to httpx)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -48,17 +48,6 @@ class AsyncClientSession:
     async def close(self) -> None:
         """Close the pool; endpoints using it can no longer send requests."""
         await self.http.aclose()
-
-    async def __aenter__(self) -> AsyncClientSession:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
 
 def __getattr__(name: str) -> Any:

@@ -370,7 +370,7 @@ def test_dir_lists_lazy_names_before_they_load(tmp_path: Path) -> None:
         "import sys, json\n"
         "import runpod.serverless.utils as u\n"
         "print(json.dumps([dir(runpod), dir(runpod.serverless), dir(u),"
-        " 'runpod.api' in sys.modules, 'runpod.serverless.utils.rp_upload' in sys.modules]))"
+        " 'runpod.api.ctl_commands' in sys.modules, 'runpod.serverless.utils.rp_upload' in sys.modules]))"
     )
     top, serverless, utils, api_loaded, upload_loaded = json.loads(_import_runpod(tmp_path, code))
     assert not api_loaded and not upload_loaded
@@ -427,3 +427,50 @@ def test_versions_and_the_banner_name_both(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[0] == banner()
+
+
+def test_sync_client_session_needs_requests_only_when_constructed(tmp_path: Path) -> None:
+    import requests
+
+    from runpod.http_client import SyncClientSession
+
+    assert issubclass(SyncClientSession, requests.Session)
+    code = (
+        "import sys\n"
+        "sys.modules['requests'] = None  # as if requests were not installed\n"
+        "from runpod.http_client import SyncClientSession\n"
+        "from pitstop.errors import MissingExtraError\n"
+        "try:\n"
+        "    SyncClientSession()\n"
+        "except MissingExtraError as exc:\n"
+        "    print(exc)\n"
+    )
+    assert "pip install 'pitstop[runpod]'" in _import_runpod(tmp_path, code)
+
+
+LOCAL_MAIN = """
+from runpod.serverless import worker
+
+def handler(job):
+    return {"doubled": job["input"]["x"] * 2}
+
+worker.main({"handler": handler, "rp_args": {"test_input": {"input": {"x": 2}}}})
+"""
+
+
+def test_worker_main_runs_the_local_test_job_like_the_official(tmp_path: Path) -> None:
+    script = tmp_path / "main_local.py"
+    script.write_text(LOCAL_MAIN)
+    outputs = []
+    for python in (official_python(), pitstop_python()):
+        done = subprocess.run(
+            [python, str(script)],
+            env=clean_env(tmp_path, {"RUNPOD_LOG_LEVEL": "INFO"}),
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        outputs.append([line for line in done.stdout.splitlines() if "Job result" in line])
+    assert outputs[0] == outputs[1] == ["INFO   | Job result: {'output': {'doubled': 4}}"]

@@ -10,28 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from pitstop.errors import CloudApiUnavailable
+from runpod.api import CLOUD_COMMANDS
 from runpod.api.graphql import run_graphql_query
 
-__all__ = [
-    "create_container_registry_auth",
-    "create_endpoint",
-    "create_pod",
-    "create_template",
-    "delete_container_registry_auth",
-    "get_endpoints",
-    "get_gpu",
-    "get_gpus",
-    "get_pod",
-    "get_pods",
-    "get_user",
-    "resume_pod",
-    "run_graphql_query",
-    "stop_pod",
-    "terminate_pod",
-    "update_container_registry_auth",
-    "update_endpoint_template",
-    "update_user_settings",
-]
+__all__ = [*CLOUD_COMMANDS, "run_graphql_query"]
 
 
 def get_user(api_key: str | None = None) -> dict[str, Any]:

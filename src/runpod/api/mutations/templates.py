@@ -1,25 +1,10 @@
 """``runpod.api.mutations.templates``: template mutations of RunPod's cloud API (unavailable)."""
 
-from __future__ import annotations
-
-from typing import Any
-
-from pitstop.errors import CloudApiUnavailable
+from pitstop.serverless.sdk.cloud import refusing_like
+from runpod.api.ctl_commands import create_template
 
 __all__ = ["generate_pod_template"]
 
-
-def generate_pod_template(
-    name: str,
-    image_name: str,
-    docker_start_cmd: str | None = None,
-    container_disk_in_gb: int = 10,
-    volume_in_gb: int | None = None,
-    volume_mount_path: str | None = None,
-    ports: str | None = None,
-    env: dict[str, Any] | None = None,
-    is_serverless: bool = False,
-    registry_auth_id: str | None = None,
-) -> Any:
-    """Raises CloudApiUnavailable."""
-    raise CloudApiUnavailable("api.mutations.templates.generate_pod_template")
+generate_pod_template = refusing_like(
+    create_template, "api.mutations.templates.generate_pod_template"
+)

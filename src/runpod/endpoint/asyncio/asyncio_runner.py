@@ -7,11 +7,10 @@ The differences from the official client are listed in :mod:`runpod.endpoint`.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
-from types import TracebackType
 from typing import Any
 
 from pitstop.client import AsyncClient
-from pitstop.client._core import is_terminal, outcome, root_of
+from pitstop.client._core import AsyncClosing, is_terminal, outcome, root_of
 from runpod.endpoint.helpers import FINAL_STATES, final_output, is_completed, settings, submit_body
 
 __all__ = ["FINAL_STATES", "Endpoint", "Job", "is_completed"]
@@ -82,7 +81,7 @@ class Job:
         return await self._client.endpoint(self.endpoint_id).cancel(self.job_id, timeout=timeout)
 
 
-class Endpoint:
+class Endpoint(AsyncClosing):
     """An endpoint for asyncio code: ``Endpoint(endpoint_id, session, api_key=None)``."""
 
     def __init__(self, endpoint_id: str, session: Any = None, api_key: str | None = None) -> None:
@@ -113,14 +112,3 @@ class Endpoint:
     async def close(self) -> None:
         """Close the endpoint's own connection pool (a no-op on a shared session's pool)."""
         await self._client.close()
-
-    async def __aenter__(self) -> Endpoint:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
