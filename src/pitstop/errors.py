@@ -19,8 +19,14 @@
     │   ├── JobCancelled         CANCELLED
     │   └── JobTimedOut          TIMED_OUT
     ├── WaitTimeout              a client stopped waiting before the job finished
-├── WebhookVerificationError a webhook delivery's signature or timestamp did not check out
-    └── StorageError             the store failed or answered something impossible
+    ├── WebhookVerificationError a webhook delivery's signature or timestamp did not check out
+    ├── StorageError             the store failed or answered something impossible
+    ├── RunPodError              ``runpod.error.RunPodError`` (the official SDK's root)
+    │   ├── AuthenticationError  ``runpod.error.AuthenticationError``
+    │   └── QueryError           ``runpod.error.QueryError`` (``query`` attribute)
+    ├── TooManyRequests          ``runpod.http_client.TooManyRequests``: a 429 answer
+    └── UnsupportedOperation     an official SDK function pitstop does not provide
+        └── CloudApiUnavailable  a RunPod cloud-management call (also a ``RunPodError``)
 
 The server turns an ``ApiError`` into ``{"error": {"code": ..., "message": ...}}`` with
 ``status``; the client turns such a response back into the same class with
@@ -155,6 +161,78 @@ class WaitTimeout(PitstopError, TimeoutError):
 
 class StorageError(PitstopError):
     """The store failed or returned an impossible answer."""
+
+
+class RunPodError(PitstopError):
+    """The official SDK's ``runpod.error.RunPodError``: ``message`` is the text (or None)."""
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message or super().__str__()
+
+
+class AuthenticationError(RunPodError):
+    """The official SDK's ``runpod.error.AuthenticationError``."""
+
+
+class QueryError(RunPodError):
+    """The official SDK's ``runpod.error.QueryError``; ``query`` is the failed query."""
+
+    def __init__(self, message: str | None = None, query: str | None = None) -> None:
+        super().__init__(message)
+        self.query = query
+
+
+class TooManyRequests(PitstopError):
+    """A 429 answer to an official-SDK style job-take or job-stop call.
+
+    ``runpod.http_client.TooManyRequests``. The official class is an aiohttp
+    ``ClientResponseError``; this one takes the same arguments and keeps ``status``,
+    ``message``, ``request_info``, ``history`` and ``headers``, without needing aiohttp.
+    """
+
+    def __init__(
+        self,
+        request_info: Any = None,
+        history: Any = (),
+        *,
+        code: int | None = None,
+        status: int | None = None,
+        message: str = "",
+        headers: Any = None,
+    ) -> None:
+        self.request_info = request_info
+        self.history = tuple(history or ())
+        self.status = status or code or 429
+        self.message = message
+        self.headers = headers
+        super().__init__(f"{self.status}, message={message!r}")
+
+
+class UnsupportedOperation(PitstopError, NotImplementedError):
+    """An official SDK name that exists for imports but whose job pitstop does differently.
+
+    The message names the function and what to use instead.
+    """
+
+
+class CloudApiUnavailable(UnsupportedOperation, RunPodError):
+    """A ``runpod.api`` cloud-management call (pods, endpoints, templates, GPUs, users).
+
+    pitstop runs workers and serves RunPod's job API; it does not manage RunPod cloud
+    resources, so these calls fail at once, with no network request and no made-up result.
+    """
+
+    def __init__(self, operation: str) -> None:
+        super().__init__(
+            f"runpod.{operation}(): pitstop does not manage RunPod cloud resources (pods, "
+            "endpoints, templates, GPUs, users, registry auth); nothing was sent. Use the "
+            "official runpod SDK or the RunPod console for cloud management."
+        )
+        self.operation = operation
 
 
 STATUS_CLASSES: dict[int, type[ApiError]] = {

@@ -1,24 +1,44 @@
-"""``runpod.http_client.AsyncClientSession``: the session RunPod's asyncio examples create.
+"""``runpod.http_client``: the official SDK's session helpers.
 
-Official code does ``async with AsyncClientSession() as session:`` and passes ``session`` to
-``runpod.AsyncioEndpoint``. Here the session is a small holder of one ``httpx.AsyncClient``
-that every endpoint and job created with it shares (the official one is an aiohttp session;
-pitstop does not depend on aiohttp). Closing the session closes the pool.
+``AsyncClientSession`` is the session RunPod's asyncio client examples create
+(``async with AsyncClientSession() as session``) and pass to ``runpod.AsyncioEndpoint``;
+here it holds one ``httpx.AsyncClient`` that every endpoint and job created with it shares
+(the official one is an aiohttp session; pitstop does not depend on aiohttp). The
+``rp_http`` / ``rp_job`` helpers also accept it. ``SyncClientSession`` is
+``requests.Session`` when requests is installed (``pip install 'pitstop[runpod]'``);
+otherwise constructing it raises :class:`pitstop.errors.MissingExtraError`.
+``TooManyRequests`` is :class:`pitstop.errors.TooManyRequests`.
 """
 
 from __future__ import annotations
 
-from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
+from pitstop.client._core import AsyncClosing
+from pitstop.credentials import get_credentials
+from pitstop.errors import TooManyRequests
+from pitstop.serverless.sdk.wire import get_auth_header, sync_session_class
+from runpod.user_agent import USER_AGENT
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = [
+    "USER_AGENT",
+    "AsyncClientSession",
+    "TooManyRequests",
+    "get_auth_header",
+    "get_credentials",
+]
 
 
-class AsyncClientSession:
+class AsyncClientSession(AsyncClosing):
     """A shared connection pool for ``runpod.AsyncioEndpoint`` (extra arguments go to httpx)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self.http = httpx.AsyncClient(*args, **kwargs)
+        import httpx
+
+        self.http: httpx.AsyncClient = httpx.AsyncClient(*args, **kwargs)
 
     @property
     def closed(self) -> bool:
@@ -29,13 +49,14 @@ class AsyncClientSession:
         """Close the pool; endpoints using it can no longer send requests."""
         await self.http.aclose()
 
-    async def __aenter__(self) -> AsyncClientSession:
-        return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
+def __getattr__(name: str) -> Any:
+    if name == "SyncClientSession":
+        cls = sync_session_class()
+        globals()[name] = cls
+        return cls
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | {"SyncClientSession"})

@@ -16,7 +16,13 @@ import pytest
 from conftest import LoopbackServer, send
 from pitstop.serverless.utils import ssrf
 from runpod.serverless.utils import download_files_from_urls
-from runpod.serverless.utils.rp_download import file
+from runpod.serverless.utils.rp_download import (
+    calculate_chunk_size,
+    file,
+    iter_content_capped,
+    parse_content_length,
+    safe_get,
+)
 from runpod.serverless.utils.rp_ssrf import SSRFError, is_safe_address
 
 
@@ -216,3 +222,39 @@ def test_file_downloads_and_extracts_zip(http_server: LoopbackServer) -> None:
 def test_file_raises_on_http_error(http_server: LoopbackServer) -> None:
     with pytest.raises(httpx.HTTPStatusError):
         file(f"{http_server.url}/missing.zip")
+
+
+def test_safe_get_refuses_a_loopback_url_before_connecting(http_server: LoopbackServer) -> None:
+    http_server.routes["/f"] = body(b"x")
+    with pytest.raises(SSRFError):
+        safe_get(f"{http_server.url}/f")
+    assert http_server.hits("/f") == 0
+
+
+def test_safe_get_reads_like_a_requests_response(
+    http_server: LoopbackServer, allow_private: None
+) -> None:
+    data = bytes(range(256)) * 8
+    http_server.routes["/f"] = body(data)
+    with safe_get(f"{http_server.url}/f", timeout=5) as response:
+        response.raise_for_status()
+        assert response.status_code == 200
+        size = parse_content_length(response.headers)
+        chunks = list(iter_content_capped(response, calculate_chunk_size(size), None))
+    assert size == len(data)
+    assert b"".join(chunks) == data
+    assert max(len(c) for c in chunks) <= 1024
+    eager = safe_get(f"{http_server.url}/f", stream=False)
+    try:
+        assert eager.content == data
+        assert b"".join(eager.iter_content(100)) == data
+    finally:
+        eager.close()
+
+
+def test_iter_content_capped_raises_past_the_cap(
+    http_server: LoopbackServer, allow_private: None
+) -> None:
+    http_server.routes["/big"] = body(b"x" * 5000)
+    with safe_get(f"{http_server.url}/big") as response, pytest.raises(SSRFError):
+        list(iter_content_capped(response, 1024, 2048))

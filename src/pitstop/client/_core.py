@@ -13,7 +13,8 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Any
+from types import TracebackType
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -30,6 +31,27 @@ from pitstop.errors import (
     error_for_status,
 )
 from pitstop.models import JSON, Policy
+
+_Closing = TypeVar("_Closing", bound="AsyncClosing")
+
+
+class AsyncClosing:
+    """``async with`` for an object with ``async close()``: the block's exit closes it."""
+
+    async def close(self) -> None:
+        """Release what the object holds (subclasses override)."""
+
+    async def __aenter__(self: _Closing) -> _Closing:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
 
 TERMINAL = frozenset({"COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT"})
 """RunPod's terminal job states as wire strings (CANCELLED included, unlike the official SDK)."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
-from types import TracebackType
 from typing import Any
 
 import httpx
@@ -18,6 +17,7 @@ import httpx
 from pitstop.client._calls import Calls
 from pitstop.client._core import (
     TERMINAL,
+    AsyncClosing,
     Call,
     Deadline,
     RetryPolicy,
@@ -37,7 +37,7 @@ from pitstop.models import JSON, Policy
 StatusCallback = Callable[[dict[str, Any]], None]
 
 
-class AsyncClient:
+class AsyncClient(AsyncClosing):
     """A pitstop (or RunPod) server at ``base_url``, e.g. ``http://127.0.0.1:8000``.
 
     ``endpoint_base`` overrides the root of RunPod's routes (``{base_url}/v2`` by default).
@@ -142,17 +142,6 @@ class AsyncClient:
         """Close the connection pool (only if this client created it)."""
         if self._owns_http:
             await self._http.aclose()
-
-    async def __aenter__(self) -> AsyncClient:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
 
 class AsyncEndpoint:

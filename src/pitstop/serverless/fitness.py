@@ -29,7 +29,6 @@ import contextlib
 import inspect
 import os
 import shutil
-import subprocess
 import sys
 import time
 import traceback
@@ -40,6 +39,8 @@ from typing import Any, NoReturn, TypeVar
 
 from pitstop.config import WorkerConfig, env_float
 from pitstop.serverless.utils import _log
+from pitstop.serverless.utils.cuda import is_available as gpu_available
+from pitstop.serverless.utils.cuda import nvidia_smi
 
 __all__ = ["clear_fitness_checks", "register_fitness_check", "run_fitness_checks"]
 
@@ -84,7 +85,7 @@ async def run_fitness_checks(cfg: WorkerConfig) -> None:
 
 def builtin_checks(cfg: WorkerConfig) -> list[Callable[[], Any]]:
     """The built-in checks that apply to this machine and configuration, in run order."""
-    gpu = False if cfg.skip_gpu_check and cfg.skip_system_checks else _gpu_present()
+    gpu = False if cfg.skip_gpu_check and cfg.skip_system_checks else gpu_available()
     checks: list[Callable[[], Any]] = []
     if gpu and not cfg.skip_gpu_check:
         checks.append(_gpu_health_check)
@@ -148,24 +149,8 @@ def _ms_since(started: float) -> float:
 # -- built-in checks ----------------------------------------------------------------------
 
 
-def _nvidia_smi(*args: str) -> str | None:
-    """``nvidia-smi`` output, or None if it is missing, fails or hangs."""
-    try:
-        done = subprocess.run(
-            ["nvidia-smi", *args], capture_output=True, text=True, timeout=10, check=False
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return done.stdout if done.returncode == 0 else None
-
-
-def _gpu_present() -> bool:
-    output = _nvidia_smi()
-    return output is not None and "NVIDIA-SMI" in output
-
-
 def _gpu_health_check() -> None:
-    listing = _nvidia_smi("--list-gpus") or ""
+    listing = nvidia_smi("--list-gpus") or ""
     gpus = [line for line in listing.splitlines() if line.startswith("GPU ")]
     if not gpus:
         raise RuntimeError("No GPUs detected by nvidia-smi --list-gpus")
@@ -239,7 +224,7 @@ def _cuda_version_check() -> None:
 
 
 def _driver_cuda_version() -> tuple[int, int] | None:
-    output = _nvidia_smi() or ""
+    output = nvidia_smi() or ""
     marker = "CUDA Version:"
     if marker not in output:
         return None

@@ -27,6 +27,7 @@ from typing import Any
 from pitstop.errors import ConfigError
 from pitstop.serverless import capture
 from pitstop.serverless.handler import Kind, Stream, call, classify
+from pitstop.serverless.jobs_progress import jobs_in_progress
 from pitstop.serverless.logger import get_logger, reset_batch_id, set_batch_id
 from pitstop.serverless.outbox import Outbox
 from pitstop.serverless.result import (
@@ -210,6 +211,7 @@ class Scaler:
             return
         run = JobRun(job)
         self.jobs[job_id] = run
+        jobs_in_progress().add(job)
         self.idle.clear()
         run.task = asyncio.get_running_loop().create_task(self._job_task(run, job_id))
 
@@ -262,6 +264,7 @@ class Scaler:
     def _release(self, run: JobRun, job_id: str) -> None:
         if self.jobs.get(job_id) is run:
             del self.jobs[job_id]
+            jobs_in_progress().remove(job_id)
         self._notify_capacity()
         if not self.jobs:
             self.idle.set()

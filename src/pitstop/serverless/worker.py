@@ -36,6 +36,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 from pitstop.config import WorkerConfig
@@ -48,12 +49,12 @@ from pitstop.serverless.job_loop import Scaler
 from pitstop.serverless.logger import get_logger
 from pitstop.serverless.stops import stop_channel_enabled, stop_loop
 from pitstop.serverless.transport import Transport, Urls
-from pitstop.serverless.version import runpod_version
+from pitstop.serverless.version import banner
 
 
 def start(config: dict[str, Any]) -> None:
     """Run a worker for ``config["handler"]``; blocks, then exits the process (§1.2)."""
-    print(f"--- Starting Serverless Worker |  Version {runpod_version} ---", flush=True)
+    print(banner(), flush=True)
     config["reference_counter_start"] = time.perf_counter()
     config["rp_args"] = parse_args()
     rp_args = config["rp_args"]
@@ -144,8 +145,12 @@ async def run_worker(
     install_signal_handlers: bool = True,
     exit_on_refresh: bool = True,
     run_fitness: bool = True,
+    on_start: Callable[[Scaler], None] | None = None,
 ) -> int:
-    """Run the production worker until a signal or refresh; returns the exit code to use."""
+    """Run the production worker until a signal or refresh; returns the exit code to use.
+
+    ``on_start`` receives the job loop before the first take (``rp_scale.JobScaler`` keeps
+    it to stop the loop from outside)."""
     transport = Transport(cfg, Urls.from_config(cfg))
     try:
         scaler = Scaler(
@@ -156,6 +161,8 @@ async def run_worker(
     except BaseException:
         await transport.aclose()
         raise
+    if on_start is not None:
+        on_start(scaler)
     signals = _install_signals(scaler) if install_signal_handlers else []
     undo_capture = capture.install()
     background: list[asyncio.Task[None]] = []

@@ -1,28 +1,26 @@
 """``runpod.serverless``: RunPod's worker API, re-exported from ``pitstop.serverless``.
 
-``register_fitness_check`` and ``VolumeCache`` load on first use, so ``import runpod``
-stays cheap.
+Everything but ``start`` and ``progress_update`` loads on first use (``register_fitness_check``,
+``VolumeCache``, ``RunPodLogger``, ``log`` and the ``modules``, ``utils`` and ``worker``
+subpackages), so ``import runpod`` stays cheap. ``runpod_version`` is the official SDK
+version pitstop is compatible with, as ``runpod.__version__``.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
-from pitstop.serverless import progress_update, runpod_version, start
+from pitstop.lazy import attach
+from pitstop.serverless import progress_update, start
+from pitstop.serverless.version import SDK_VERSION as runpod_version
 
 __all__ = ["start", "progress_update", "register_fitness_check", "runpod_version", "VolumeCache"]  # noqa: RUF022
 
-_LAZY = {
-    "register_fitness_check": ("pitstop.serverless.fitness", "register_fitness_check"),
-    "VolumeCache": ("pitstop.serverless.utils.volume_cache", "VolumeCache"),
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        module, attr = _LAZY[name]
-        return getattr(importlib.import_module(module), attr)
-    if name == "utils":
-        return importlib.import_module(f"runpod.serverless.{name}")
-    raise AttributeError(f"module 'runpod.serverless' has no attribute {name!r}")
+__getattr__, __dir__ = attach(
+    __name__,
+    submodules=("modules", "utils", "worker"),
+    names={
+        "register_fitness_check": "pitstop.serverless.fitness",
+        "VolumeCache": "pitstop.serverless.utils.volume_cache",
+        "RunPodLogger": "pitstop.serverless.logger",
+        "log": "runpod.serverless.worker",
+    },
+)

@@ -140,22 +140,24 @@ def _processor() -> str:
     return platform.processor() or "Unable to get processor info."
 
 
-def get_debugger_output() -> dict[str, Any]:
-    """Drain the checkpoints into ``{"system_info": {...}, "timestamps": [...]}``."""
+def system_info() -> dict[str, str]:
+    """The machine description in every debugger output (``os``, ``processor``, ...)."""
     from pitstop import __version__
 
+    return {
+        "os": f"{platform.system()} {platform.release()}",
+        "processor": _processor(),
+        "python_version": platform.python_version(),
+        "runpod": __version__,
+    }
+
+
+def get_debugger_output() -> dict[str, Any]:
+    """Drain the checkpoints into ``{"system_info": {...}, "timestamps": [...]}``."""
     checkpoints = Checkpoints()
     timestamps = checkpoints.get_checkpoints()
     checkpoints.clear()
-    return {
-        "system_info": {
-            "os": f"{platform.system()} {platform.release()}",
-            "processor": _processor(),
-            "python_version": platform.python_version(),
-            "runpod": __version__,
-        },
-        "timestamps": timestamps,
-    }
+    return {"system_info": system_info(), "timestamps": timestamps}
 
 
 def clear_debugger_output() -> None:

@@ -25,12 +25,37 @@ from pitstop.serverless.utils.ssrf import SSRFError, iter_capped, safe_stream
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["HEADERS", "SSRFError", "download_files_from_urls", "file"]
+__all__ = [
+    "HEADERS",
+    "SSRFError",
+    "calculate_chunk_size",
+    "download_files_from_urls",
+    "file",
+    "parse_content_length",
+]
 
 HEADERS = {"User-Agent": "runpod-python/0.0.0 (https://runpod.io; support@runpod.io)"}
 TRIES = 3
 _EXTENSION = re.compile(r"^\.[A-Za-z0-9_-]{1,16}$")
 T = TypeVar("T")
+
+
+def calculate_chunk_size(file_size: int) -> int:
+    """RunPod's read size for a body of ``file_size`` bytes: 1 KiB up to 1 MiB, 1 MiB up to
+    1 GiB, else 10 MiB."""
+    if file_size <= 1024 * 1024:
+        return 1024
+    if file_size <= 1024 * 1024 * 1024:
+        return 1024 * 1024
+    return 10 * 1024 * 1024
+
+
+def parse_content_length(headers: Mapping[str, str]) -> int:
+    """``Content-Length`` as an int; 0 when missing or malformed (it is remote-controlled)."""
+    try:
+        return int(headers.get("Content-Length", 0))
+    except (TypeError, ValueError):
+        return 0
 
 
 def download_files_from_urls(

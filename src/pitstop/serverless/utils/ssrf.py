@@ -28,8 +28,8 @@ import os
 import socket
 import urllib.request
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from contextlib import ExitStack, contextmanager
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
 if TYPE_CHECKING:
@@ -123,6 +123,7 @@ def safe_stream(
     timeout: float,
     headers: Mapping[str, str] | None = None,
     max_bytes: int | None = None,
+    max_redirects: int = MAX_REDIRECTS,
 ) -> Iterator[httpx.Response]:
     """Open a streamed GET of ``url`` with every protection above; close it on exit.
 
@@ -134,7 +135,7 @@ def safe_stream(
     cap = max_download_bytes() if max_bytes is None else max_bytes
     with httpx.Client(trust_env=False, timeout=timeout, follow_redirects=False) as client:
         current = url
-        for _hop in range(MAX_REDIRECTS + 1):
+        for _hop in range(max_redirects + 1):
             response = _open_hop(client, current, headers or {})
             if response.status_code not in _REDIRECTS:
                 break
@@ -144,7 +145,7 @@ def safe_stream(
                 raise SSRFError(f"redirect without a Location header: {current}")
             current = urljoin(current, location)
         else:
-            raise SSRFError(f"more than {MAX_REDIRECTS} redirects: {url}")
+            raise SSRFError(f"more than {max_redirects} redirects: {url}")
         try:
             _check_declared_size(response, cap)
             yield response
@@ -153,14 +154,101 @@ def safe_stream(
 
 
 def iter_capped(response: httpx.Response, max_bytes: int | None = None) -> Iterator[bytes]:
-    """Yield the body in chunks; raise SSRFError as soon as it passes the cap."""
+    """Yield the body in 64 KiB chunks; raise SSRFError as soon as it passes the cap."""
     cap = max_download_bytes() if max_bytes is None else max_bytes
+    return iter_content_capped(response, 64 * 1024, cap)
+
+
+def iter_content_capped(response: Any, chunk_size: int, max_bytes: int | None) -> Iterator[bytes]:
+    """RunPod's ``iter_content_capped``: the body in chunks, SSRFError (after closing the
+    response) once more than ``max_bytes`` arrived. Works on httpx and requests responses."""
+    if hasattr(response, "iter_content"):
+        chunks = response.iter_content(chunk_size=chunk_size)
+    else:
+        chunks = response.iter_bytes(chunk_size)
     total = 0
-    for chunk in response.iter_bytes(64 * 1024):
+    for chunk in chunks:
         total += len(chunk)
-        if total > cap:
-            raise SSRFError(f"download exceeds the size cap: more than {cap} bytes")
-        yield chunk
+        if max_bytes is not None and total > max_bytes:
+            response.close()
+            raise SSRFError(f"download exceeds the size cap: more than {max_bytes} bytes")
+        if chunk:
+            yield chunk
+
+
+class SafeResponse:
+    """What :func:`safe_get` returns: the validated response, with requests' reading API
+    (``iter_content``, ``content``, ``raise_for_status``, ``with``); other attributes are
+    httpx's (``status_code``, ``headers``, ``url``). ``close()`` releases the connection."""
+
+    def __init__(self, response: httpx.Response, stack: ExitStack) -> None:
+        self._response = response
+        self._stack = stack
+        self._body: bytes | None = None
+
+    def iter_content(
+        self, chunk_size: int | None = 1, decode_unicode: bool = False
+    ) -> Iterator[bytes]:
+        """The body in chunks of ``chunk_size`` bytes (any size when None)."""
+        if self._body is not None:
+            yield self._body
+            return
+        yield from self._response.iter_bytes(chunk_size)
+
+    @property
+    def content(self) -> bytes:
+        """The whole body, read (under the cap) on first use."""
+        if self._body is None:
+            self._body = b"".join(iter_capped(self._response))
+        return self._body
+
+    def raise_for_status(self) -> None:
+        """Raise ``httpx.HTTPStatusError`` for a 4xx or 5xx answer."""
+        self._response.raise_for_status()
+
+    def close(self) -> None:
+        """Close the response and its client."""
+        self._stack.close()
+
+    def __enter__(self) -> SafeResponse:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._response, name)
+
+
+def safe_get(
+    url: str,
+    *,
+    stream: bool = True,
+    timeout: float = 30,
+    headers: Mapping[str, str] | None = None,
+    max_bytes: int | None = None,
+    max_redirects: int = MAX_REDIRECTS,
+) -> SafeResponse:
+    """RunPod's ``safe_get``: a GET with every protection of :func:`safe_stream`, returned
+    open (close it, or use ``with``); with ``stream=False`` the body is read at once."""
+    stack = ExitStack()
+    try:
+        response = stack.enter_context(
+            safe_stream(
+                url,
+                timeout=timeout,
+                headers=headers,
+                max_bytes=max_bytes,
+                max_redirects=max_redirects,
+            )
+        )
+        safe = SafeResponse(response, stack)
+        if not stream:
+            _ = safe.content
+    except BaseException:
+        stack.close()
+        raise
+    return safe
 
 
 def _open_hop(client: httpx.Client, url: str, headers: Mapping[str, str]) -> httpx.Response:

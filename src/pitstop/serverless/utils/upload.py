@@ -50,13 +50,20 @@ def extract_region_from_url(endpoint_url: str) -> str | None:
 
 
 def get_boto_client(bucket_creds: Mapping[str, str] | None = None) -> tuple[Any, Any]:
-    """``(client, transfer_config)`` for the credentials, or ``(None, None)`` if unavailable."""
+    """``(client, transfer_config)``; the client is None without credentials (the transfer
+    config is still built, as RunPod's), both are None without boto3."""
     try:
         import boto3.session
         from boto3.s3.transfer import TransferConfig
         from botocore.config import Config
     except ImportError:
         return None, None
+    transfer = TransferConfig(
+        multipart_threshold=25 * 1024,
+        multipart_chunksize=25 * 1024,
+        max_concurrency=os.cpu_count() or 1,
+        use_threads=True,
+    )
     creds = bucket_creds or {
         "endpointUrl": os.environ.get("BUCKET_ENDPOINT_URL", ""),
         "accessId": os.environ.get("BUCKET_ACCESS_KEY_ID", ""),
@@ -64,7 +71,7 @@ def get_boto_client(bucket_creds: Mapping[str, str] | None = None) -> tuple[Any,
     }
     endpoint = creds.get("endpointUrl")
     if not (endpoint and creds.get("accessId") and creds.get("accessSecret")):
-        return None, None
+        return None, transfer
     client = boto3.session.Session().client(
         "s3",
         endpoint_url=endpoint,
@@ -72,12 +79,6 @@ def get_boto_client(bucket_creds: Mapping[str, str] | None = None) -> tuple[Any,
         aws_secret_access_key=creds["accessSecret"],
         region_name=extract_region_from_url(endpoint),
         config=Config(signature_version="s3v4", retries={"max_attempts": 3, "mode": "standard"}),
-    )
-    transfer = TransferConfig(
-        multipart_threshold=25 * 1024,
-        multipart_chunksize=25 * 1024,
-        max_concurrency=os.cpu_count() or 1,
-        use_threads=True,
     )
     return client, transfer
 

@@ -25,6 +25,15 @@ from typing import Any
 
 _MISSING = object()
 
+# RunPod's message templates (``rp_validator.*_ERROR``); ``validate`` produces exactly these.
+UNEXPECTED_INPUT_ERROR = "Unexpected input. {} is not a valid input option."
+MISSING_REQUIRED_ERROR = "{} is a required input."
+MISSING_DEFAULT_ERROR = "Schema error, missing default value for {}."
+MISSING_TYPE_ERROR = "Schema error, missing type for {}."
+INVALID_TYPE_ERROR = "{} should be {} type, not {}."
+CONSTRAINTS_ERROR = "{} does not meet the constraints."
+SCHEMA_ERROR = "Schema error, {} is not a dictionary."
+
 _TYPE_NAMES: dict[str, type] = {
     "str": str,
     "string": str,

@@ -1,5 +1,8 @@
 """``runpod.serverless.utils.rp_volume_cache``: re-exported from :mod:`pitstop.serverless.utils.volume_cache`."""
 
+from pitstop.serverless.logger import RunPodLogger
 from pitstop.serverless.utils.volume_cache import VolumeCache
 
-__all__ = ["VolumeCache"]
+log = RunPodLogger()
+
+__all__ = ["RunPodLogger", "VolumeCache", "log"]

@@ -1,0 +1,1 @@
+"""``runpod.api.queries.endpoints``: the endpoints query is RunPod cloud GraphQL (not included)."""
