@@ -59,6 +59,11 @@ DELIBERATE: dict[str, str] = {
         "answer, kept); pitstop also logs one WARN line naming the key when the skipped "
         "constraint fails, and PITSTOP_VALIDATION=strict enforces it."
     ),
+    "volume-cache-keeps-newer-local": (
+        "VolumeCache.hydrate: RunPod's overwrites a local file modified after the volume's "
+        "copy when their sizes differ (losing the local edit); pitstop never overwrites a "
+        "newer local file."
+    ),
     "validator-schema-kept": (
         "RunPod's validate stores decoded JSON-string rules back into the caller's schema; "
         "pitstop decodes into a copy and never modifies the schema (same answers)."

@@ -1,4 +1,4 @@
-"""Validator cases run under both SDKs: ``python validator_cases.py OUT.json``.
+"""Validator cases run under both SDKs: ``python validator_cases.py WORKDIR OUT.json``.
 
 Run by the official SDK's interpreter and by pitstop's (``tests/compat/test_compat_validator``);
 each writes ``{case name: repr of the answer}`` to ``OUT.json``, where the answer is
@@ -155,4 +155,4 @@ def main(out_path: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[2])
