@@ -9,9 +9,9 @@ of its own: ``rp_cleanup.clean``, which the image and speech workers call, alway
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +19,9 @@ import httpx
 import pytest
 from tests.compat.corpus_cases import CASES
 from tests.compat.test_compat_corpus import CORPUS, files_url
-from tests.supervisor.harness import running_server, server_config, submit, wait_status
-from tests.supervisor.harness import supervising as supervising_one
-from tests.supervisor.helpers import Lines, fast_config, fast_workers
+from tests.supervisor.harness import submit, wait_status
+from tests.supervisor.helpers import Lines, fast_workers
+from tests.support.serving import serve_and_check
 
 __all__ = ["fast_workers", "files_url"]
 
@@ -124,28 +124,6 @@ def test_every_corpus_file_has_a_serve_check() -> None:
     assert sorted(CHECKS) == sorted({c.file.removesuffix(".py") for c in CASES})
 
 
-async def serve_and_check(tmp_path: Path, files_url: str, names: list[str]) -> None:
-    """Serve ``names`` (one supervisor each) from ``tmp_path`` and run their checks at once."""
-    outputs = {name: Lines() for name in names}
-    async with (
-        running_server(server_config(tmp_path)) as server,
-        httpx.AsyncClient(base_url=server.url, timeout=30) as client,
-        contextlib.AsyncExitStack() as stack,
-    ):
-        for name in names:
-            sup = fast_config(str(CORPUS / f"{name}.py"), endpoint_id=name)
-            await stack.enter_async_context(supervising_one(sup, server, outputs[name]))
-        results = await asyncio.gather(
-            *(CHECKS[name](client, files_url) for name in names), return_exceptions=True
-        )
-    failures = {
-        name: f"{result!r}\n{outputs[name].text()}"
-        for name, result in zip(names, results, strict=True)
-        if isinstance(result, BaseException)
-    }
-    assert not failures, "\n\n".join(f"== {n}: {f}" for n, f in failures.items())
-
-
 @pytest.fixture
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Workers start in a fresh directory and may fetch from the loopback file server."""
@@ -154,9 +132,21 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
+async def check_with_files(
+    check: Callable[[Client, str], Awaitable[None]], files_url: str, client: Client, lines: Lines
+) -> None:
+    await check(client, files_url)
+
+
+async def serve(workdir: Path, files_url: str, names: list[str]) -> None:
+    handlers = {name: str(CORPUS / f"{name}.py") for name in names}
+    checks = {name: partial(check_with_files, CHECKS[name], files_url) for name in names}
+    await serve_and_check(workdir, handlers, checks)
+
+
 async def test_corpus_through_serve(workdir: Path, files_url: str) -> None:
-    await serve_and_check(workdir, files_url, [n for n in CHECKS if n != "files_worker"])
+    await serve(workdir, files_url, [n for n in CHECKS if n != "files_worker"])
 
 
 async def test_file_helpers_worker_through_serve(workdir: Path, files_url: str) -> None:
-    await serve_and_check(workdir, files_url, ["files_worker"])
+    await serve(workdir, files_url, ["files_worker"])
