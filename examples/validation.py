@@ -14,9 +14,17 @@ Local test mode:
 import runpod
 from runpod.serverless.utils.rp_validator import validate
 
+# As in RunPod's SDK, constraints also run after a failed type check (so this one checks the
+# type), and an int value skips them, being of the default's type: pitstop then logs a warning,
+# and PITSTOP_VALIDATION=strict rejects it.
 SCHEMA = {
     "text": {"type": str, "required": True},
-    "times": {"type": int, "required": False, "default": 1, "constraints": lambda n: n > 0},
+    "times": {
+        "type": int,
+        "required": False,
+        "default": 1,
+        "constraints": lambda n: isinstance(n, int) and n > 0,
+    },
 }
 
 

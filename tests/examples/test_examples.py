@@ -3,8 +3,6 @@ test mode (``python examples/X.py --test_input ...``), each as its docstring say
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import os
 import subprocess
@@ -15,8 +13,9 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.supervisor.harness import running_server, server_config, submit, supervising, wait_status
-from tests.supervisor.helpers import EXAMPLES, Lines, fast_config
+from tests.supervisor.harness import submit, wait_status
+from tests.supervisor.helpers import EXAMPLES, Lines
+from tests.support.serving import serve_and_check
 
 pytestmark = pytest.mark.usefixtures("fast_workers")
 
@@ -128,25 +127,8 @@ def test_every_example_has_a_check_and_a_docstring() -> None:
 
 async def test_examples_through_serve(tmp_path: Path) -> None:
     """All examples at once: one server, one supervisor per example endpoint."""
-    outputs = {name: Lines() for name in EXAMPLE_NAMES}
-    async with (
-        running_server(server_config(tmp_path)) as server,
-        httpx.AsyncClient(base_url=server.url, timeout=30) as client,
-        contextlib.AsyncExitStack() as stack,
-    ):
-        for name in EXAMPLE_NAMES:
-            sup = fast_config(str(EXAMPLES / f"{name}.py"), endpoint_id=name)
-            await stack.enter_async_context(supervising(sup, server, outputs[name]))
-        results = await asyncio.gather(
-            *(CHECKS[name](client, outputs[name]) for name in EXAMPLE_NAMES),
-            return_exceptions=True,
-        )
-    failures = {
-        name: f"{result!r}\n{outputs[name].text()}"
-        for name, result in zip(EXAMPLE_NAMES, results, strict=True)
-        if isinstance(result, BaseException)
-    }
-    assert not failures, "\n\n".join(f"== {n}: {f}" for n, f in failures.items())
+    handlers = {name: str(EXAMPLES / f"{name}.py") for name in EXAMPLE_NAMES}
+    await serve_and_check(tmp_path, handlers, CHECKS)
 
 
 def test_examples_in_local_test_mode(tmp_path: Path) -> None:

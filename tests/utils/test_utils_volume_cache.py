@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tarfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -42,10 +44,25 @@ def cache(tree: Path, volume: Path, **kwargs: object) -> VolumeCache:
     return VolumeCache([str(tree)], namespace="ep1", volume_path=str(volume), **kwargs)  # type: ignore[arg-type]
 
 
-def test_round_trip_restores_every_cached_file(tree: Path, volume: Path) -> None:
+@pytest.fixture
+def synced(capsys: pytest.CaptureFixture[str]) -> Callable[[VolumeCache], int]:
+    """Sync inline (which returns None, as RunPod's) and return the count it logged."""
+
+    def run(vc: VolumeCache) -> int:
+        capsys.readouterr()
+        assert vc.sync(background=False) is None
+        found = re.search(r"VolumeCache: synced (\d+) file", capsys.readouterr().out)
+        return int(found[1]) if found else 0
+
+    return run
+
+
+def test_round_trip_restores_every_cached_file(
+    tree: Path, volume: Path, synced: Callable[[VolumeCache], int]
+) -> None:
     vc = cache(tree, volume)
     assert vc.available
-    assert vc.sync(background=False) == 3
+    assert synced(vc) == 3
     mirror = volume / ".cache" / "ep1"
     manifest = json.loads((mirror / "manifest.json").read_text())
     assert manifest["version"] == 1 and manifest["threshold"] == 262144
@@ -69,12 +86,14 @@ def test_round_trip_restores_every_cached_file(tree: Path, volume: Path) -> None
     assert vc.hydrate() == 0  # everything current now
 
 
-def test_resync_transfers_only_changes(tree: Path, volume: Path) -> None:
+def test_resync_transfers_only_changes(
+    tree: Path, volume: Path, synced: Callable[[VolumeCache], int]
+) -> None:
     vc = cache(tree, volume)
     vc.sync(background=False)
-    assert vc.sync(background=False) == 0
+    assert synced(vc) == 0
     (tree / "models/m1/config.json").write_text('{"a": 12345}')
-    assert vc.sync(background=False) == 1
+    assert synced(vc) == 1
     (tree / "models/m1/tokenizer.txt").unlink()
     vc.sync(background=False)
     with tarfile.open(volume / ".cache/ep1/small.tar") as tar:
@@ -95,7 +114,7 @@ def test_unavailable_without_namespace_or_volume(
     assert not VolumeCache(str(tree), volume_path=str(tmp_path)).available
     missing = VolumeCache(str(tree), namespace="ep", volume_path=str(tmp_path / "nope"))
     assert not missing.available
-    assert missing.hydrate() == 0 and missing.sync(background=False) == 0
+    assert missing.hydrate() == 0 and missing.sync(background=False) is None
     assert not (tmp_path / "nope").exists()
     monkeypatch.setenv("RUNPOD_ENDPOINT_ID", "from-env")
     assert VolumeCache(str(tree), volume_path=str(tmp_path)).available
@@ -111,7 +130,7 @@ def test_errors_are_swallowed_unless_best_effort_is_off(
     tree: Path, volume: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (volume / ".cache").write_text("not a directory")
-    assert cache(tree, volume).sync(background=False) == 0
+    assert cache(tree, volume).sync(background=False) is None
     assert "VolumeCache operation failed" in capsys.readouterr().out
     with pytest.raises(OSError):
         cache(tree, volume, best_effort=False).sync(background=False)
@@ -134,3 +153,29 @@ def test_hydrate_never_writes_outside_the_cached_dirs(
         tar.add(big_copy, arcname=str(victim)[1:])
     vc.hydrate()
     assert not victim.exists()
+
+
+def test_hydrate_never_overwrites_a_newer_local_file(tree: Path, volume: Path) -> None:
+    vc = cache(tree, volume)
+    vc.sync(background=False)
+    config, weights = tree / "models/m1/config.json", tree / "models/m1/weights.bin"
+    for path, text in ((config, "newer local, other size"), (weights, "edited weights")):
+        path.write_text(text)
+        os.utime(path, (path.stat().st_atime, path.stat().st_mtime + 60))
+    (tree / "models/m1/tokenizer.txt").unlink()
+    assert vc.hydrate() == 1  # only the missing file
+    assert config.read_text() == "newer local, other size"
+    assert weights.read_text() == "edited weights"
+    old = config.stat().st_mtime - 3600
+    os.utime(config, (old, old))  # now older than the volume's copy: restored
+    assert vc.hydrate() == 1
+    assert config.read_text() == '{"a": 1}'
+
+
+def test_bytes_and_pathlike_paths(tree: Path, volume: Path) -> None:
+    vc = VolumeCache(os.fsencode(tree), namespace="ep1", volume_path=os.fsencode(volume))
+    assert vc.available
+    vc.sync(background=False)
+    listed = VolumeCache([tree], namespace="ep1", volume_path=volume)
+    shutil.rmtree(tree / "models" / "m1")
+    assert listed.hydrate() == 3

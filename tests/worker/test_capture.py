@@ -90,3 +90,18 @@ def test_http_client_logging_is_never_recorded(
     finally:
         undo()
     assert box.lines == []
+
+
+def test_untagged_when_not_talking_to_a_pitstop_server(box: Recorder) -> None:
+    out = io.StringIO()
+    pitstop = False
+    stream = capture.JobStream(out, "stdout", lambda: pitstop)
+    token = capture.current_job.set("j1")
+    try:
+        stream.write("plain\n")
+        pitstop = True
+        stream.write("tagged\n")
+    finally:
+        capture.current_job.reset(token)
+    assert out.getvalue() == "plain\n[j1] tagged\n"
+    assert box.lines == [("stdout", "tagged")]

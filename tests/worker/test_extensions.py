@@ -37,7 +37,7 @@ def test_pitstop_server_gets_attempt_logs_and_coalesced_chunks(
     assert logs and logs[0].json() == {"lines": [{"stream": "stdout", "text": "hello"}]}
     assert logs[-1].at <= final2.at
     assert platform.progress("g2")[0].header("X-Pitstop-Attempt") == "1"
-    assert "[g2] hello" in proc.stdout
+    assert "[g2] hello" in proc.stdout.splitlines(), "tagged for a pitstop server"
 
 
 def test_runpod_platform_gets_exact_runpod_traffic(platform: FakePlatform, worker: Worker) -> None:
@@ -49,4 +49,5 @@ def test_runpod_platform_gets_exact_runpod_traffic(platform: FakePlatform, worke
     assert [p.json() for p in posts] == [{"output": v} for v in CHUNKS[:50]]
     assert not platform.log_posts()
     assert final.header("X-Pitstop-Attempt") is None
-    assert "[g1] hi" in proc.stdout
+    assert "hi" in proc.stdout.splitlines(), "handler output untagged on RunPod's platform"
+    assert "[g1]" not in proc.stdout

@@ -49,6 +49,22 @@ def test_json_mode(
     assert json.loads(lines[1]) == {"requestId": None, "message": "x", "level": "WARN"}
 
 
+def test_json_or_text_is_decided_at_each_call(
+    fresh: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = RunPodLogger()
+    log.info("text")
+    monkeypatch.setenv("RUNPOD_ENDPOINT_ID", "ep1")
+    log.info("json", "j1")
+    monkeypatch.setenv("RUNPOD_ENDPOINT_ID", "")
+    log.info("text again")
+    assert capsys.readouterr().out.splitlines() == [
+        "INFO   | text",
+        '{"requestId": "j1", "message": "json", "level": "INFO"}',
+        "INFO   | text again",
+    ]
+
+
 def test_levels(fresh: None, capsys: pytest.CaptureFixture[str]) -> None:
     log = RunPodLogger()
     log.set_level("info")

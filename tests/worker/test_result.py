@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 
 from pitstop.config import WorkerConfig
+from pitstop.serverless.handler_error import error_body
 from pitstop.serverless.result import (
     chunk_error,
     dumps,
     encode,
-    error_body,
     generator_error,
     shape_return,
     too_large_body,
@@ -55,7 +55,7 @@ def test_shape_return_key_order_and_refresh_flag() -> None:
 
 
 def test_error_body_is_a_json_string_in_runpod_key_order() -> None:
-    cfg = WorkerConfig(worker_id="pod1", hostname="h1")
+    cfg = WorkerConfig(worker_id="pod1", worker_id_from_env=True, hostname="h1")
     try:
         raise KeyError("nope")
     except KeyError as exc:

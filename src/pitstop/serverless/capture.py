@@ -3,10 +3,12 @@
 While a worker runs, ``sys.stdout``/``sys.stderr`` are wrapped by :class:`JobStream` and a
 :class:`JobLogHandler` sits on the root logger. Both look at the ``current_job`` context
 variable, which the worker sets in each job's task; handler threads get a copy of the
-context, so attribution works for sync handlers too. A line written inside a job still goes
-to the real stream, prefixed ``[<job id>] ``, and is queued on the job's outbox (sent to the
-job-log URL of a pitstop server, before the final result). Output outside any job passes
-through untouched. :func:`install` returns an undo function.
+context, so attribution works for sync handlers too. When the worker talks to a pitstop
+server (the ``tagging`` predicate given to :func:`install`), a line written inside a job
+still goes to the real stream, prefixed ``[<job id>] ``, and is queued on the job's outbox
+(sent to the server's job-log URL, before the final result). On RunPod's platform output
+passes through untouched, as under RunPod's SDK, and so does output outside any job.
+:func:`install` returns an undo function.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from typing import Any, TextIO
 from pitstop.serverless import outbox
 
 current_job: ContextVar[str | None] = ContextVar("pitstop_current_job", default=None)
+Tagging = Callable[[], bool]
+"""Answers whether job output is tagged and recorded now (True on a pitstop server)."""
 MAX_PARTIAL = 64 * 1024
 """Longest unterminated line kept for the job log (a progress bar is one endless line)."""
 
@@ -31,15 +35,16 @@ class JobStream:
     recorded for the job's log. An unterminated last line is recorded when the job ends.
     """
 
-    def __init__(self, underlying: TextIO, name: str) -> None:
+    def __init__(self, underlying: TextIO, name: str, tagging: Tagging = lambda: True) -> None:
         self.underlying = underlying
         self.name = name
+        self._tagging = tagging
         self._partial: dict[str, str] = {}
         self._mid_line: set[str] = set()
 
     def write(self, text: str) -> int:
         job_id = current_job.get()
-        if job_id is None or not text:
+        if job_id is None or not text or not self._tagging():
             return self.underlying.write(text)
         self.underlying.write(self._prefixed(job_id, text))
         *lines, rest = (self._partial.pop(job_id, "") + text).split("\n")
@@ -87,10 +92,14 @@ _OWN_LOGGERS = ("httpx", "httpcore")
 class JobLogHandler(logging.Handler):
     """Root-logger handler: records made inside a job go to the job's log lines."""
 
+    def __init__(self, tagging: Tagging = lambda: True) -> None:
+        super().__init__()
+        self._tagging = tagging
+
     def emit(self, record: logging.LogRecord) -> None:
         if record.name.startswith(_OWN_LOGGERS):
             return  # the worker's own HTTP traffic: recording it would feed back forever
-        job_id = current_job.get()
+        job_id = current_job.get() if self._tagging() else None
         _last_resort(record, job_id)
         if job_id is None:
             return
@@ -120,12 +129,12 @@ def flush_job(job_id: str) -> None:
             stream.flush_job(job_id)
 
 
-def install() -> Callable[[], None]:
+def install(tagging: Tagging = lambda: True) -> Callable[[], None]:
     """Wrap stdout/stderr and add the logging handler; returns the undo function."""
     old_out, old_err = sys.stdout, sys.stderr
-    sys.stdout = JobStream(old_out, "stdout")
-    sys.stderr = JobStream(old_err, "stderr")
-    handler = JobLogHandler()
+    sys.stdout = JobStream(old_out, "stdout", tagging)
+    sys.stderr = JobStream(old_err, "stderr", tagging)
+    handler = JobLogHandler(tagging)
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     logging.getLogger().addHandler(handler)
 

@@ -27,16 +27,11 @@ from typing import Any
 from pitstop.errors import ConfigError
 from pitstop.serverless import capture
 from pitstop.serverless.handler import Kind, Stream, call, classify
+from pitstop.serverless.handler_error import report_raised
 from pitstop.serverless.jobs_progress import jobs_in_progress
 from pitstop.serverless.logger import get_logger, reset_batch_id, set_batch_id
 from pitstop.serverless.outbox import Outbox
-from pitstop.serverless.result import (
-    chunk_error,
-    encode,
-    error_body,
-    generator_error,
-    shape_return,
-)
+from pitstop.serverless.result import chunk_error, encode, generator_error, shape_return
 from pitstop.serverless.transport import Transport
 from pitstop.serverless.version import runpod_version
 
@@ -280,10 +275,7 @@ class Scaler:
         return Outcome(shaped.body, shaped.refresh)
 
     def _raised(self, exc: Exception, job_id: str) -> Outcome:
-        body = error_body(exc, self.transport.cfg, runpod_version)
-        get_logger().error("Captured Handler Exception", job_id)
-        get_logger().error(body["error"], job_id)
-        return Outcome(body)
+        return Outcome(report_raised(exc, self.transport.cfg, runpod_version, job_id))
 
     async def _execute_stream(self, job: dict[str, Any], box: Outbox) -> Outcome:
         stream = Stream(self.handler, self.kind, job)

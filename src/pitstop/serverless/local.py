@@ -2,11 +2,16 @@
 
 The job comes from ``--test_input`` or ``./test_input.json`` (``id`` defaults to
 ``local_test``). It runs through the same handler path as production, except nothing goes on
-the wire. Unlike RunPod's SDK, generator handlers are drained and each chunk is shown; a
-generator's result is the list of its chunks; ``--rp_debugger`` works here too. Exit code 0 on success, 1 on any failure, with
-RunPod's messages (``Job local_test completed successfully.``, ``Job result: ...``,
-``Job local_test failed with error: ...``, ``test_input.json not found, exiting.``,
-``Job has no input parameter. Unable to run.``).
+the wire, and prints RunPod's lines: ``Started.``, ``Handler output: ...`` and
+``run_job return: {...}`` at DEBUG, the ``Captured Handler Exception`` block when the
+handler raises, then ``Job local_test completed successfully.`` and ``Job result: {...}``
+(with ``'stopPod': True`` when the handler returned ``refresh_worker``) or ``Job local_test
+failed with error: ...``; ``test_input.json not found, exiting.`` and ``Job has no input
+parameter. Unable to run.`` when there is no job. Exit code 0 on success, 1 on any failure.
+As in RunPod's SDK the ``refresh_worker`` config key does nothing here.
+
+Unlike RunPod's SDK, generator handlers are drained and each chunk is shown (a generator's
+result is the list of its chunks), and ``--rp_debugger`` adds its timings here too.
 """
 
 from __future__ import annotations
@@ -18,9 +23,10 @@ from typing import Any
 
 from pitstop.config import WorkerConfig
 from pitstop.serverless.handler import Kind, Stream, call, classify
+from pitstop.serverless.handler_error import report_raised
 from pitstop.serverless.job_loop import attach_debugger
 from pitstop.serverless.logger import get_logger
-from pitstop.serverless.result import chunk_error, error_body, generator_error, shape_return
+from pitstop.serverless.result import chunk_error, generator_error, shape_return
 from pitstop.serverless.version import runpod_version
 
 
@@ -63,19 +69,26 @@ async def _run_stream(handler: Any, kind: Kind, job: dict[str, Any]) -> dict[str
     return {"output": chunks}
 
 
+async def _run_call(handler: Any, kind: Kind, job: dict[str, Any]) -> dict[str, Any]:
+    try:
+        value = await call(handler, kind, job)
+    except Exception as exc:
+        return report_raised(exc, WorkerConfig.from_env(), runpod_version, job["id"])
+    get_logger().debug(f"Handler output: {value}", job["id"])
+    return shape_return(value).body
+
+
 async def run_local_job(config: dict[str, Any], job: dict[str, Any]) -> dict[str, Any]:
     """Run one job and return its body as production would shape it."""
     handler = config["handler"]
     kind = classify(handler)
     get_logger().info("Started.", job["id"])
     if kind.streams:
-        return await _run_stream(handler, kind, job)
-    try:
-        value = await call(handler, kind, job)
-    except Exception as exc:
-        return error_body(exc, WorkerConfig.from_env(), runpod_version)
-    get_logger().debug(f"Handler output: {value}", job["id"])
-    return shape_return(value).body
+        body = await _run_stream(handler, kind, job)
+    else:
+        body = await _run_call(handler, kind, job)
+    get_logger().debug(f"run_job return: {body}", job["id"])
+    return body
 
 
 def run_local(config: dict[str, Any]) -> int:
@@ -85,7 +98,6 @@ def run_local(config: dict[str, Any]) -> int:
     if job is None:
         return 1
     body = asyncio.run(run_local_job(config, job))
-    body.pop("stopPod", None)
     attach_debugger(config, body)
     if body.get("error"):
         log.error(f"Job {job['id']} failed with error: {body['error']}")

@@ -3,8 +3,9 @@
 Levels, lowest first: NOTSET TRACE DEBUG INFO WARN ERROR. ``NOTSET`` prints nothing; the
 default is DEBUG. The level comes from ``--rp_log_level``, then ``RUNPOD_LOG_LEVEL``, then
 ``RUNPOD_DEBUG_LEVEL``. Unlike RunPod's SDK, an invalid level in the environment does not
-break ``import runpod``: the logger warns once and keeps DEBUG. When ``RUNPOD_ENDPOINT_ID``
-is set every line is ``{"requestId": ..., "message": ..., "level": ...}``.
+break ``import runpod``: the logger warns once and keeps DEBUG. While ``RUNPOD_ENDPOINT_ID``
+is set every line is ``{"requestId": ..., "message": ..., "level": ...}``; like RunPod's, the
+variable is read at each call, so a worker that sets or clears it at run time switches.
 
 Lines go to the *real* stdout (never to a per-job capture proxy, see ``capture``) and are
 printed with a flush, as RunPod's. Messages over 4096 characters keep their first and last
@@ -73,13 +74,11 @@ class RunPodLogger:
 
     _instance: RunPodLogger | None = None
     level: str = "DEBUG"
-    json_mode: bool = False
 
     def __new__(cls) -> RunPodLogger:
         if cls._instance is None:
             inst = object.__new__(cls)
             inst.level, warning = _level_from_env()
-            inst.json_mode = bool(os.environ.get("RUNPOD_ENDPOINT_ID"))
             cls._instance = inst
             if warning:
                 inst.warn(warning)
@@ -105,7 +104,7 @@ class RunPodLogger:
         if batch:
             text = f"[batchId={batch}] {text}"
         text = truncate(text)
-        if self.json_mode:
+        if os.environ.get("RUNPOD_ENDPOINT_ID"):
             line = json.dumps({"requestId": job_id, "message": text, "level": message_level})
         elif job_id:
             line = f"{message_level.ljust(7)}| {job_id} | {text}"

@@ -19,7 +19,7 @@ def progress_update(job: dict[str, Any], progress: Any) -> None:
     from pitstop.serverless import outbox
 
     job_id = str(job.get("id"))
-    get_logger().debug(f"Progress update: {progress}", job_id)
+    get_logger().debug(f"Sending Progress Update: {progress}", job_id)
     box = outbox.lookup(job_id)
     if box is not None:
         box.progress(progress)

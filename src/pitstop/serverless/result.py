@@ -4,7 +4,7 @@
   wrapped as ``{"output": v}``; from a dict ``error`` and ``refresh_worker`` are popped, the
   rest becomes ``output`` (dropped when empty), a truthy error is added as-is and a truthy
   ``refresh_worker`` adds ``"stopPod": true``. Key order: output, error, stopPod.
-* :func:`error_body` is the body for a raised exception: ``error`` is a JSON *string*.
+* the body for a raised exception is :mod:`pitstop.serverless.handler_error`'s.
 * :func:`generator_error` is the error chunk for an exception inside a generator.
 * :func:`encode` is ``json.dumps(..., ensure_ascii=False)`` with default separators (NaN is
   allowed, as RunPod's); output that cannot be encoded becomes a FAILED body naming the type
@@ -14,11 +14,8 @@
 from __future__ import annotations
 
 import json
-import traceback
 from dataclasses import dataclass
 from typing import Any
-
-from pitstop.config import WorkerConfig
 
 
 @dataclass
@@ -45,28 +42,11 @@ def shape_return(value: Any) -> Shaped:
     return Shaped(body, refresh)
 
 
-def error_payload(exc: BaseException, cfg: WorkerConfig, version: str) -> str:
-    """RunPod's JSON error string for a raised exception (keys in RunPod's order)."""
-    info = {
-        "error_type": str(type(exc)),
-        "error_message": str(exc),
-        "error_traceback": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
-        "hostname": cfg.hostname,
-        "worker_id": cfg.worker_id,
-        "runpod_version": version,
-    }
-    return json.dumps(info)
-
-
-def error_body(exc: BaseException, cfg: WorkerConfig, version: str) -> dict[str, Any]:
-    """The job-done body for a handler that raised: ``{"error": "<json string>"}``."""
-    return {"error": error_payload(exc, cfg, version)}
-
-
 def generator_error(exc: BaseException) -> dict[str, Any]:
     """The final body for a generator that raised (§2.5: note the space before the newline)."""
-    tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    return {"error": f"handler: {exc} \ntraceback: {tb}"}
+    from pitstop.serverless.handler_error import traceback_text
+
+    return {"error": f"handler: {exc} \ntraceback: {traceback_text(exc)}"}
 
 
 def chunk_error(value: Any) -> dict[str, Any] | None:

@@ -164,7 +164,7 @@ async def run_worker(
     if on_start is not None:
         on_start(scaler)
     signals = _install_signals(scaler) if install_signal_handlers else []
-    undo_capture = capture.install()
+    undo_capture = capture.install(lambda: transport.pitstop)
     background: list[asyncio.Task[None]] = []
     try:
         if should_ping(cfg):

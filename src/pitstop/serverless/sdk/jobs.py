@@ -20,8 +20,9 @@ from typing import Any
 
 from pitstop.config import WorkerConfig
 from pitstop.serverless.handler import Kind, Stream, call, classify
+from pitstop.serverless.handler_error import error_body
 from pitstop.serverless.logger import get_logger
-from pitstop.serverless.result import error_body, generator_error, shape_return
+from pitstop.serverless.result import generator_error, shape_return
 from pitstop.serverless.version import runpod_version
 
 RETURN_SIZE_TIP_MB = 20

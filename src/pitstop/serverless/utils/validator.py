@@ -1,31 +1,53 @@
-"""Input validation against a schema of rules, as RunPod's ``rp_validator.validate``.
+"""Input validation against a schema of rules: RunPod's ``rp_validator.validate``, same answers.
 
-A schema maps each input name to a rule dict::
+A schema maps each input name to a rule dict (or a JSON string of one)::
 
-    {"type": int, "required": False, "default": 1, "constraints": lambda v: v < 10}
+    {"type": int, "required": False, "default": 1, "constraints": lambda v: 3 > v > 0}
 
-``validate`` returns ``{"validated_input": {...}}`` or ``{"errors": [...]}`` with RunPod's
-exact messages. Unlike RunPod's 1.12.0 it does not lose or crash on valid schemas:
+``validate`` returns ``{"validated_input": {...}}`` or ``{"errors": [...]}``, and gives the
+answer runpod 1.12.0 gives for every schema and input: the same messages in the same order,
+the same accepted values, and the same exception where 1.12.0 raises one (a rule without
+``"type"`` for a supplied key, a JSON rule whose type is a name such as ``"int"``, a
+constraint that cannot handle the value). Its rules, in order:
 
-* ``required`` defaults to False, as RunPod's documentation promises (1.12.0 made it
-  mandatory by accident);
-* a value the caller supplied is always type- and constraint-checked, even when its type
-  matches the default's (1.12.0 skipped both); defaults themselves are trusted;
-* constraints run only on values that are present and of the right type, and a constraint
-  that raises counts as not met (1.12.0 called them with None for missing keys);
-* the caller's schema is never modified, and a JSON-string rule with a type name such as
-  ``"int"`` works; an unknown type name is reported as a schema error, never a TypeError.
+1. every input key not in the schema: ``Unexpected input. <k> is not a valid input option.``;
+2. a rule that is not a dict is decoded as JSON (``Schema error, <k> is not a dictionary.``);
+3. per rule: no ``type`` gives ``Schema error, missing type for <k>.``; no ``required`` key
+   gives ``<k> is a required input.`` (so ``required`` is mandatory, whatever RunPod's docs
+   say); a missing optional key takes its ``default`` or gives ``Schema error, missing
+   default value for <k>.``;
+4. per rule whose key has a value: an int for a ``float`` rule becomes a float; a value of the
+   *default's* type skips the type check **and the constraints** (so ``5`` passes
+   ``default=1, constraints=lambda n: 3 > n > 0``); otherwise a failed ``isinstance`` gives
+   ``<k> should be <class 'int'> type, not <class 'str'>.``; then ``constraints`` is called,
+   with None for a key that has no value, and a falsy answer gives ``<k> does not meet the
+   constraints.``
+
+Differences, on purpose: when step 4 skips a constraint the caller's value fails, one WARN
+line names the key; with ``PITSTOP_VALIDATION=strict`` (read at each call) the constraint is
+enforced instead. The caller's schema is never modified (1.12.0 stores decoded JSON rules in
+it).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import os
 from typing import Any
 
-_MISSING = object()
+from pitstop.serverless.utils import _log
 
-# RunPod's message templates (``rp_validator.*_ERROR``); ``validate`` produces exactly these.
+__all__ = [
+    "CONSTRAINTS_ERROR",
+    "INVALID_TYPE_ERROR",
+    "MISSING_DEFAULT_ERROR",
+    "MISSING_REQUIRED_ERROR",
+    "MISSING_TYPE_ERROR",
+    "SCHEMA_ERROR",
+    "UNEXPECTED_INPUT_ERROR",
+    "validate",
+]
+
 UNEXPECTED_INPUT_ERROR = "Unexpected input. {} is not a valid input option."
 MISSING_REQUIRED_ERROR = "{} is a required input."
 MISSING_DEFAULT_ERROR = "Schema error, missing default value for {}."
@@ -34,126 +56,94 @@ INVALID_TYPE_ERROR = "{} should be {} type, not {}."
 CONSTRAINTS_ERROR = "{} does not meet the constraints."
 SCHEMA_ERROR = "Schema error, {} is not a dictionary."
 
-_TYPE_NAMES: dict[str, type] = {
-    "str": str,
-    "string": str,
-    "int": int,
-    "integer": int,
-    "float": float,
-    "number": float,
-    "bool": bool,
-    "boolean": bool,
-    "list": list,
-    "array": list,
-    "dict": dict,
-    "object": dict,
-}
+STRICT_ENV = "PITSTOP_VALIDATION"
 
 
-def validate(raw_input: Mapping[str, Any], schema: Mapping[str, Any]) -> dict[str, Any]:
-    """Check ``raw_input`` against ``schema``; return validated input or every error found."""
+def validate(raw_input: Any, schema: Any) -> dict[str, Any]:
+    """Check ``raw_input`` against ``schema``; the validated input or every error found."""
+    strict = os.environ.get(STRICT_ENV, "").strip().lower() == "strict"
     errors: list[str] = []
-    errors.extend(_unexpected_keys(raw_input, schema))
-    rules = _parse_rules(schema, errors)
-    validated = dict(raw_input)
-    from_default: set[str] = set()
+    validated = raw_input.copy()
+    for key in raw_input:
+        if key not in schema:
+            errors.append(UNEXPECTED_INPUT_ERROR.format(key))
+    rules = _decoded(schema, errors)
     for key, rule in rules.items():
-        _apply_presence(key, rule, validated, from_default, errors)
+        _presence(key, rule, raw_input, validated, errors)
     for key, rule in rules.items():
-        if key in validated and key not in from_default and "type" in rule:
-            _check_value(key, rule, validated, errors)
+        _check(key, rule, raw_input, validated, errors, strict)
     if errors:
         return {"errors": errors}
     return {"validated_input": validated}
 
 
-def _unexpected_keys(raw_input: Mapping[str, Any], schema: Mapping[str, Any]) -> list[str]:
-    return [
-        f"Unexpected input. {key} is not a valid input option."
-        for key in raw_input
-        if key not in schema
-    ]
-
-
-def _parse_rules(schema: Mapping[str, Any], errors: list[str]) -> dict[str, dict[str, Any]]:
-    """Copy every rule into a fresh dict, decoding JSON-string rules; never touch ``schema``."""
-    rules: dict[str, dict[str, Any]] = {}
-    for key, rule in schema.items():
-        parsed = _parse_rule(rule)
-        if parsed is None:
-            errors.append(f"Schema error, {key} is not a dictionary.")
+def _decoded(schema: Any, errors: list[str]) -> dict[Any, Any]:
+    """A copy of ``schema`` with every non-dict rule decoded from JSON where possible."""
+    rules = dict(schema.items())
+    for key, rule in rules.items():
+        if isinstance(rule, dict):
             continue
-        if isinstance(parsed.get("type"), str):
-            resolved = _TYPE_NAMES.get(parsed["type"].strip().lower())
-            if resolved is None:
-                errors.append(f"Schema error, unknown type name {parsed['type']!r} for {key}.")
-                continue
-            parsed["type"] = resolved
-        rules[key] = parsed
+        try:
+            rules[key] = json.loads(rule)
+        except json.JSONDecodeError:
+            errors.append(SCHEMA_ERROR.format(key))
     return rules
 
 
-def _parse_rule(rule: Any) -> dict[str, Any] | None:
-    if isinstance(rule, Mapping):
-        return dict(rule)
-    if isinstance(rule, (str, bytes, bytearray)):
-        try:
-            decoded = json.loads(rule)
-        except ValueError:
-            return None
-        return dict(decoded) if isinstance(decoded, dict) else None
-    return None
-
-
-def _apply_presence(
-    key: str,
-    rule: dict[str, Any],
-    validated: dict[str, Any],
-    from_default: set[str],
-    errors: list[str],
-) -> None:
-    """Missing type, missing required input, or a default filled in for an absent key."""
+def _presence(key: Any, rule: Any, raw_input: Any, validated: Any, errors: list[str]) -> None:
+    """Missing type, missing ``required``, a missing required input, or the default filled in."""
     if "type" not in rule:
-        errors.append(f"Schema error, missing type for {key}.")
-        return
-    if key in validated:
-        return
-    if rule.get("required", False):
-        errors.append(f"{key} is a required input.")
-        return
-    default = rule.get("default", _MISSING)
-    if default is _MISSING:
-        errors.append(f"Schema error, missing default value for {key}.")
-        return
-    validated[key] = default
-    from_default.add(key)
+        errors.append(MISSING_TYPE_ERROR.format(key))
+    # The lookups run in RunPod's order, so a malformed rule raises where 1.12.0 raises.
+    if "required" not in rule or (rule["required"] and key not in raw_input):
+        errors.append(MISSING_REQUIRED_ERROR.format(key))
+    elif not rule["required"] and key not in raw_input:
+        if "default" in rule:
+            validated[key] = rule["default"]
+        else:
+            errors.append(MISSING_DEFAULT_ERROR.format(key))
 
 
-def _check_value(
-    key: str, rule: dict[str, Any], validated: dict[str, Any], errors: list[str]
+def _check(
+    key: Any, rule: Any, raw_input: Any, validated: Any, errors: list[str], strict: bool
 ) -> None:
-    """Type check (ints become floats for float rules), then the constraints."""
-    value = validated[key]
-    expected = rule["type"]
-    if value is None and rule.get("default", _MISSING) is None:
-        return
-    if expected is float and type(value) in (int, float):
-        value = validated[key] = float(value)
-    try:
-        ok_type = isinstance(value, expected)
-    except TypeError:
-        errors.append(f"Schema error, type for {key} is not a class: {expected!r}.")
-        return
-    if not ok_type:
-        errors.append(f"{key} should be {expected} type, not {type(value)}.")
-        return
-    constraints = rule.get("constraints")
-    if constraints is not None and not _meets(constraints, value):
-        errors.append(f"{key} does not meet the constraints.")
+    """Float coercion, the type check and the constraints of one key (step 4)."""
+    if key in validated:
+        try:
+            if rule["type"] is float and type(validated[key]) in (int, float):
+                validated[key] = float(validated[key])
+        except TypeError:  # a rule left as a string: RunPod's SDK drops the key's checks
+            return
+        value = validated[key]
+        if "default" in rule and isinstance(value, type(rule["default"])):
+            if key in raw_input and "constraints" in rule:
+                _skipped_constraint(key, rule["constraints"], value, errors, strict)
+            return
+        if not isinstance(value, rule["type"]):
+            errors.append(INVALID_TYPE_ERROR.format(key, rule["type"], type(value)))
+    if "constraints" in rule and not rule["constraints"](validated.get(key)):
+        errors.append(CONSTRAINTS_ERROR.format(key))
 
 
-def _meets(constraints: Any, value: Any) -> bool:
+def _skipped_constraint(
+    key: Any, constraint: Any, value: Any, errors: list[str], strict: bool
+) -> None:
+    """A supplied value of the default's type: RunPod's SDK skips its constraint.
+
+    Strict mode runs it as for any other value; otherwise a failing value is accepted, as
+    RunPod's SDK accepts it, with one warning naming the key.
+    """
+    if strict:
+        if not constraint(value):
+            errors.append(CONSTRAINTS_ERROR.format(key))
+        return
     try:
-        return bool(constraints(value))
-    except Exception:
-        return False
+        met = bool(constraint(value))
+    except Exception:  # RunPod's SDK never calls it here, so it must not raise here either
+        met = False
+    if not met:
+        _log.warn(
+            f"rp_validator: input '{key}' does not meet its constraints but is accepted, "
+            "as RunPod's SDK accepts a value that has the type of the default; "
+            f"set {STRICT_ENV}=strict to reject it."
+        )

@@ -12,10 +12,11 @@ layout so both SDKs share a volume:
   with ``{path, size, mtime}`` entries, written last and atomically, so a reader never
   trusts a half-written mirror. Only files the volume really holds are listed.
 
-``hydrate()`` copies volume -> local for files missing or different locally; ``sync()``
-copies local -> volume (in a background daemon thread by default, joined at exit for up
-to 30 s). Files are compared by size and mtime (2 s tolerance for coarse network file
-systems). Symlinks, ``*.lock``, ``*.rpvc.tmp`` and paths containing ``/refs/`` or
+``hydrate()`` copies volume -> local for files missing or different locally, but never over
+a local file modified after the volume's copy (RunPod's overwrites one whose size differs);
+``sync()`` copies local -> volume (in a background daemon thread by default, joined at exit
+for up to 30 s) and returns None, as RunPod's. Files are compared by size and mtime (2 s
+tolerance for coarse network file systems). Paths may be str, bytes or path-like. Symlinks, ``*.lock``, ``*.rpvc.tmp`` and paths containing ``/refs/`` or
 ``/.no_exist/`` are skipped. Extraction only writes regular files inside the configured
 dirs. Errors are logged at WARN and swallowed unless ``best_effort=False``: a cache
 failure means a cold worker, never a broken one.
@@ -46,6 +47,7 @@ _TMP_SUFFIX = ".rpvc.tmp"
 _SKIP_PARTS = (f"{os.sep}refs{os.sep}", f"{os.sep}.no_exist{os.sep}")
 T = TypeVar("T")
 Meta = dict[str, Any]
+PathArg = str | bytes | os.PathLike[str] | os.PathLike[bytes]
 
 
 class VolumeCache:
@@ -53,15 +55,15 @@ class VolumeCache:
 
     def __init__(
         self,
-        dirs: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+        dirs: PathArg | Iterable[PathArg],
         *,
         namespace: str | None = None,
-        volume_path: str | os.PathLike[str] = "/runpod-volume",
+        volume_path: PathArg = "/runpod-volume",
         best_effort: bool = True,
         max_workers: int | None = None,
     ) -> None:
-        items = [dirs] if isinstance(dirs, (str, os.PathLike)) else list(dirs)
-        self._dirs = [os.path.realpath(os.fspath(d)) for d in items]
+        items = [dirs] if isinstance(dirs, (str, bytes, os.PathLike)) else list(dirs)
+        self._dirs = [os.path.realpath(os.fsdecode(d)) for d in items]
         self._namespace = namespace or os.environ.get("RUNPOD_ENDPOINT_ID") or ""
         if self._namespace and not _single_component(self._namespace):
             raise ValueError(
@@ -69,7 +71,7 @@ class VolumeCache:
             )
         if max_workers is not None and max_workers < 1:
             raise ValueError(f"max_workers must be a positive integer, got {max_workers!r}")
-        self._volume_path = os.fspath(volume_path)
+        self._volume_path = os.fsdecode(volume_path)
         self._best_effort = best_effort
         self._max_workers = max_workers or min(32, (os.cpu_count() or 4) * 4)
         self._root = os.path.join(self._volume_path, ".cache", self._namespace)
@@ -85,17 +87,17 @@ class VolumeCache:
             return 0
         return self._guarded(self._hydrate, 0)
 
-    def sync(self, *, background: bool = True) -> int | None:
-        """Copy local -> volume; inline returns the count, background returns None at once."""
+    def sync(self, *, background: bool = True) -> None:
+        """Copy local -> volume: in a daemon thread (joined at exit) or, inline, before returning."""
         if not self.available:
-            return None if background else 0
+            return
         if not background:
-            return self._guarded(self._sync, 0)
+            self._guarded(self._sync, 0)
+            return
         thread = threading.Thread(target=self._guarded, args=(self._sync, 0), daemon=True)
         _pending[:] = [t for t in _pending if t.is_alive()]
         _pending.append(thread)
         thread.start()
-        return None
 
     def __enter__(self) -> VolumeCache:
         self.hydrate()
@@ -114,7 +116,7 @@ class VolumeCache:
         os.makedirs(self._root, exist_ok=True)
         sent = self._sync_small(small, manifest.get("small", []))
         pairs = [(m["path"], self._big_path(m["path"])) for m in big]
-        copied, current = self._copy_all(pairs)
+        copied, current = self._copy_all(pairs, keep_newer=False)
         self._write_manifest(small, [m for m in big if m["path"] in copied | current])
         sent += len(copied)
         if sent:
@@ -162,7 +164,7 @@ class VolumeCache:
             src = self._big_path(dst)
             if self._inside_dirs(dst) and _inside(os.path.join(self._root, "big"), src):
                 pairs.append((src, dst))
-        copied, _current = self._copy_all(pairs)
+        copied, _current = self._copy_all(pairs, keep_newer=True)
         restored += len(copied)
         if restored:
             _log.info(f"VolumeCache: hydrated {restored} file(s) from {self._root}")
@@ -178,20 +180,25 @@ class VolumeCache:
                 dst = os.path.join("/", member.name)
                 if not member.isfile() or not self._inside_dirs(dst):
                     continue
-                if not _differs({"size": member.size, "mtime": member.mtime}, _stat(dst)):
+                if not _needs_restore({"size": member.size, "mtime": member.mtime}, _stat(dst)):
                     continue
                 _extract_member(tar, member, dst)
                 count += 1
+        if count:
+            _log.info(f"VolumeCache: extracted {count} small file(s)")
         return count
 
     # -- shared -------------------------------------------------------------------------
 
-    def _copy_all(self, pairs: list[tuple[str, str]]) -> tuple[set[str], set[str]]:
+    def _copy_all(
+        self, pairs: list[tuple[str, str]], *, keep_newer: bool
+    ) -> tuple[set[str], set[str]]:
         """Copy the pairs that need it in parallel; return ``(copied, already_current)``.
 
-        Sources in neither set failed to copy and must stay out of a manifest.
+        With ``keep_newer`` a destination modified after its source is left alone. Sources
+        in neither set failed to copy (or were kept out) and must stay out of a manifest.
         """
-        todo = [(s, d) for s, d in pairs if _needs_copy(s, d)]
+        todo = [(s, d) for s, d in pairs if _needs_copy(s, d, keep_newer)]
         current = {s for s, _d in pairs} - {s for s, _d in todo}
         if not todo:
             return set(), current
@@ -264,9 +271,19 @@ def _differs(new: Meta, old: Meta | None) -> bool:
     return bool(abs(float(new["mtime"]) - float(old.get("mtime", 0))) > MTIME_TOLERANCE)
 
 
-def _needs_copy(src: str, dst: str) -> bool:
+def _needs_restore(source: Meta, local: Meta | None) -> bool:
+    """Hydrate's rule: copy when missing or different, never over a newer local file."""
+    if local is not None and float(local["mtime"]) > float(source["mtime"]) + MTIME_TOLERANCE:
+        return False
+    return _differs(source, local)
+
+
+def _needs_copy(src: str, dst: str, keep_newer: bool) -> bool:
     source = _stat(src)
-    return source is not None and _differs(source, _stat(dst))
+    if source is None:
+        return False
+    target = _stat(dst)
+    return _needs_restore(source, target) if keep_newer else _differs(source, target)
 
 
 def _inside(base: str, path: str) -> bool:
