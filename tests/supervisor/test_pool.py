@@ -9,15 +9,8 @@ from collections.abc import Callable
 
 from tests.supervisor.helpers import Lines, alive, fast_config, plain_env, until
 
-from pitstop.supervisor.pool import (
-    EXIT_DRAINED,
-    EXIT_FORCED,
-    CrashReport,
-    Pool,
-    Reload,
-    Scale,
-    Stop,
-)
+from pitstop.supervisor.events import CrashReport, Reload, Scale, Stop
+from pitstop.supervisor.pool import EXIT_DRAINED, EXIT_FORCED, Pool
 
 PID_THEN_EXIT0 = "import os\nprint('pid', os.getpid(), flush=True)\n"
 CRASH_AT_IMPORT = "import sys\nsys.exit(1)\n"

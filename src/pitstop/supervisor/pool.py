@@ -27,10 +27,20 @@ import contextlib
 import itertools
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable
 
 from pitstop.config import SupervisorConfig
+from pitstop.supervisor.events import (
+    CrashReport,
+    EnvFactory,
+    Event,
+    Exited,
+    Reaped,
+    Reload,
+    Reporter,
+    Scale,
+    Stop,
+)
 from pitstop.supervisor.groups import outlive_group, terminate_group
 from pitstop.supervisor.policy import ExitRecord, RestartPolicy
 from pitstop.supervisor.process import WorkerProcess, default_sink, describe_exit, spawn
@@ -39,64 +49,6 @@ from pitstop.supervisor.transcript import Failure, Sink, Transcript
 EXIT_DRAINED = 0
 EXIT_FORCED = 130
 """Exit code after a second Ctrl-C stopped the workers without draining."""
-
-
-@dataclass(frozen=True)
-class Exited:
-    """A worker process ended with ``code`` (negative: killed by that signal)."""
-
-    worker: WorkerProcess
-    code: int
-
-
-@dataclass(frozen=True)
-class Scale:
-    """The scaler wants ``count`` live workers."""
-
-    count: int
-
-
-@dataclass(frozen=True)
-class Reload:
-    """The handler's code changed: replace every worker (gracefully)."""
-
-    paths: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Stop:
-    """Drain and stop (a signal, or the caller); a second one stops at once."""
-
-    reason: str = "stop requested"
-
-
-@dataclass(frozen=True)
-class Reaped:
-    """Nothing of an exited worker's process group is left (or it was sent SIGKILL)."""
-
-    worker: WorkerProcess
-
-
-Event = Exited | Scale | Reload | Stop | Reaped
-EnvFactory = Callable[[str], Mapping[str, str]]
-"""Builds a worker's environment from its worker id."""
-
-
-@dataclass(frozen=True)
-class CrashReport:
-    """A crashed worker as the server hears about it (an ``unhealthy`` ping)."""
-
-    worker_id: str
-    exit_code: int
-    error: str
-    """The error line: the last line the worker wrote to stderr."""
-    check: str
-    """``crashed``, or ``crash_loop`` once the streak reached the threshold."""
-    reason: str
-
-
-Reporter = Callable[[CrashReport], Awaitable[None]]
-"""Reports a crash to the server; must never raise."""
 
 
 class Pool:
@@ -239,6 +191,7 @@ class Pool:
         how = f"({describe_exit(record.code)}) after {record.uptime:.1f}s"
         restart = f"restarting in {delay:.2f}s"
         if worker.transcript.repeated:
+            worker.transcript.discard()
             self.log(
                 f"{worker.label} (pid {worker.pid}) crashed again {how}, same output; {restart}",
                 error=True,

@@ -118,6 +118,8 @@ class WorkerProcess:
 
     worker_id: str
     label: str
+    pid: int
+    """The operating-system process id (also the id of its process group)."""
     transport: asyncio.SubprocessTransport
     pipes: _Pipes
     transcript: Transcript
@@ -125,13 +127,6 @@ class WorkerProcess:
     retiring: bool = False
     """Asked to stop (scale-down, reload or drain): its exit is expected, never replaced."""
     killed: bool = False
-
-    @property
-    def pid(self) -> int:
-        """The operating-system process id (also the id of its process group)."""
-        pid = self.transport.get_pid()
-        assert pid is not None
-        return pid
 
     @property
     def running(self) -> bool:
@@ -198,6 +193,7 @@ async def spawn(
     return WorkerProcess(
         worker_id=worker_id,
         label=label,
+        pid=transport.get_pid(),
         transport=transport,
         pipes=pipes,
         transcript=transcript,

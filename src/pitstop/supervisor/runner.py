@@ -23,7 +23,8 @@ from pitstop.config import ServerConfig, SupervisorConfig
 from pitstop.errors import ConfigError, PitstopError
 from pitstop.storage.base import Store
 from pitstop.supervisor.banner import banner_lines, endpoint_note, worker_count
-from pitstop.supervisor.pool import CrashReport, Pool, Reload, Scale, Stop
+from pitstop.supervisor.events import CrashReport, Reload, Scale, Stop
+from pitstop.supervisor.pool import Pool
 from pitstop.supervisor.preflight import check_data_dir, check_handler, default_endpoint_id
 from pitstop.supervisor.process import default_sink, worker_environment
 from pitstop.supervisor.reload import watch_changes

@@ -108,9 +108,7 @@ class Transcript:
 
     def release(self) -> None:
         """Stop holding back: print what was held and forward every later line at once."""
-        if self._release_timer is not None:
-            self._release_timer.cancel()
-            self._release_timer = None
+        self._cancel_timer()
         if not self._holding:
             return
         self._holding = False
@@ -119,6 +117,17 @@ class Transcript:
         held, self._held = self._held, []
         for text, is_err in held:
             self.sink(self.prefix + text, is_err)
+
+    def discard(self) -> None:
+        """Drop the held lines unprinted (the run repeated its failure) and stop holding."""
+        self._cancel_timer()
+        self._holding = False
+        self._held = []
+
+    def _cancel_timer(self) -> None:
+        if self._release_timer is not None:
+            self._release_timer.cancel()
+            self._release_timer = None
 
     @property
     def repeated(self) -> bool:
