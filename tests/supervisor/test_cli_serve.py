@@ -3,6 +3,7 @@ SIGTERM or Ctrl-C (SIGINT), and the one-line errors before anything starts."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -86,21 +88,30 @@ def test_sigterm_drains_a_running_job_and_exits_0(tmp_path: Path) -> None:
 DRAIN = 1.0
 
 
-def start(command: list[str], log: Path) -> subprocess.Popen[bytes]:
+@contextlib.contextmanager
+def running(command: list[str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """The command as a process writing to ``log``; killed on the way out if still running."""
     with log.open("wb") as out:
-        return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=serve_env())
+        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=serve_env())
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
-def interrupt(proc: subprocess.Popen[bytes], log: Path) -> tuple[int, float]:
-    """Ctrl-C: SIGINT, then the exit code and how long the process took to end."""
+def ctrl_c(proc: subprocess.Popen[bytes], log: Path) -> None:
+    """Ctrl-C (SIGINT): the process exits 0 within the drain timeout plus 2 s."""
     sent = time.monotonic()
     proc.send_signal(signal.SIGINT)
     try:
         code = proc.wait(DRAIN + 10)
     except subprocess.TimeoutExpired:
-        proc.kill()
         raise AssertionError(f"still running after Ctrl-C:\n{log.read_text()}") from None
-    return code, time.monotonic() - sent
+    took = time.monotonic() - sent
+    assert code == 0, log.read_text()
+    assert took < DRAIN + 2, f"Ctrl-C took {took:.2f}s"
 
 
 def assert_gone(pids: list[int], log: Path) -> None:
@@ -119,8 +130,7 @@ def test_serve_hands_args_to_a_worker_with_a_child_and_ctrl_c_ends_them_all(
     pid_file, log = tmp_path / "children", tmp_path / "serve.log"
     command = [*PITSTOP, "serve", str(handler), "--port", "0", "--data-dir", str(tmp_path / "d"),
                "--drain-timeout", str(DRAIN), "--", str(pid_file), "ignore-term"]  # fmt: skip
-    proc = start(command, log)
-    try:
+    with running(command, log) as proc:
         url = wait_for_output(log, r"endpoint: (http://\S+)/v2/vllm-worker\n", proc, 20)
         assert "as endpoint 'vllm-worker' (named after its folder" in log.read_text()
         response = httpx.post(f"{url}/v2/vllm-worker/runsync", json={"input": {}}, timeout=30)
@@ -128,13 +138,7 @@ def test_serve_hands_args_to_a_worker_with_a_child_and_ctrl_c_ends_them_all(
         assert output["argv"] == [str(handler), str(pid_file), "ignore-term"], "args after --"
         wait_for_output(log, r"(child up)", proc, 5)
         assert alive(output["child"])
-        code, took = interrupt(proc, log)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert code == 0, log.read_text()
-    assert took < DRAIN + 2, f"Ctrl-C took {took:.2f}s"
+        ctrl_c(proc, log)
     assert_gone([output["pid"], output["child"]], log)
     assert "outlived SIGTERM: killed" in log.read_text(), "the child ignores SIGTERM"
 
@@ -144,18 +148,11 @@ def test_ctrl_c_ends_pitstop_worker_and_its_childs_group(tmp_path: Path) -> None
     # Nothing listens on port 9: the worker keeps retrying, its child keeps running.
     command = [*PITSTOP, "worker", str(HANDLERS / "with_child.py"), "--url", "http://127.0.0.1:9",
                "--drain-timeout", str(DRAIN), "--", str(pid_file), "ignore-term"]  # fmt: skip
-    proc = start(command, log)
-    try:
+    with running(command, log) as proc:
         worker = int(wait_for_output(log, r"w1 started \(pid (\d+)", proc, 20))
         wait_for_output(log, r"(child up)", proc, 20)
         child = int(pid_file.read_text().split()[0])
-        code, took = interrupt(proc, log)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert code == 0, log.read_text()
-    assert took < DRAIN + 2, f"Ctrl-C took {took:.2f}s"
+        ctrl_c(proc, log)
     assert_gone([worker, child], log)
 
 

@@ -178,8 +178,12 @@ async def test_output_lines_carry_the_worker_label(
 async def test_exit_is_seen_while_a_child_holds_the_pipes_and_the_child_is_ended(
     script: Callable[[str, str], str], lines: Lines
 ) -> None:
-    sup = fast_config(script("w.py", EXIT_LEAVING_CHILD), restart_backoff_base=5.0)
-    pool = Pool(sup, plain_env, sink=lines)
+    # One run only (a 5 s restart delay): the exit must be seen while the child holds the pipes.
+    pool = Pool(
+        fast_config(script("w.py", EXIT_LEAVING_CHILD), restart_backoff_base=5.0),
+        plain_env,
+        sink=lines,
+    )
     task = asyncio.create_task(pool.run())
     await until(lambda: pool.exits, timeout=5, what="the exit, pipes still open")
     child = int(next(line for line, _ in lines.lines if "| child " in line).split()[-1])

@@ -155,6 +155,12 @@ def server(**values: Any) -> None:
 SERVE_FLAGS = ("--host", "--port", "--store", "--api-key", "--worker-key")
 
 
+def _seconds(name: str, default: float, help_text: str) -> Callable[[F], F]:
+    return click.option(
+        name, type=click.FloatRange(min=0), default=default, show_default=True, help=help_text
+    )
+
+
 def worker_flags(fn: F) -> F:
     """The options ``serve`` and ``worker`` share, and the ``-- ARGS`` for every worker."""
     options = (
@@ -169,19 +175,15 @@ def worker_flags(fn: F) -> F:
         click.option(
             "--concurrency", type=click.IntRange(min=1), default=_SUP_DEFAULTS.concurrency
         ),
-        click.option(
+        _seconds(
             "--drain-timeout",
-            type=click.FloatRange(min=0),
-            default=_SUP_DEFAULTS.drain_timeout,
-            show_default=True,
-            help="Seconds a stopping worker and its child processes get before SIGKILL.",
+            _SUP_DEFAULTS.drain_timeout,
+            "Seconds a stopping worker and its child processes get before SIGKILL.",
         ),
-        click.option(
+        _seconds(
             "--max-backoff",
-            type=click.FloatRange(min=0),
-            default=_SUP_DEFAULTS.restart_backoff_max,
-            show_default=True,
-            help="Longest wait in seconds before restarting a worker that keeps crashing.",
+            _SUP_DEFAULTS.restart_backoff_max,
+            "Longest wait in seconds before restarting a worker that keeps crashing.",
         ),
     )
     for option in reversed(options):
