@@ -35,7 +35,7 @@ async def test_refresh_starts_the_replacement_while_the_old_child_lives(
         WITH_CHILD,
         endpoint_id="kids",
         handler_args=(str(pid_file), "ignore-term"),
-        drain_timeout=2.0,
+        drain_timeout=3.0,
     )
     async with (
         running_server(server_config(tmp_path)) as server,
@@ -81,6 +81,8 @@ async def test_crash_ends_the_childs_group_and_the_job_completes_on_the_replacem
         done = await wait_status(client, "kids", job_id, timeout=10)
         assert done["status"] == "COMPLETED", done
         assert done["output"]["child"] != old_child
-        assert lines.has("w1 crashed (exit 3)") and lines.has("w2 started")
+        assert lines.has("w1 crashed (exit 3)")
+        # Announced with its first line unlike the crashed run's (its job's "Finished.").
+        await until(lambda: lines.has("w2 started"), what="w2 announced", output=lines.text)
         assert lines.has("w1 left processes running: SIGTERM to its group"), lines.text()
         assert not lines.has("outlived SIGTERM"), "the child stopped on SIGTERM"

@@ -177,6 +177,7 @@ async def spawn(
 ) -> WorkerProcess:
     """Start ``python -u HANDLER ARGS`` with ``env``; its lines go to ``transcript``."""
     loop = asyncio.get_running_loop()
+    started_at = time.monotonic()  # before the exec: a quick process may end before it returns
     transport, pipes = await loop.subprocess_exec(
         lambda: _Pipes(transcript),
         sys.executable,
@@ -197,7 +198,7 @@ async def spawn(
         transport=transport,
         pipes=pipes,
         transcript=transcript,
-        started_at=time.monotonic(),
+        started_at=started_at,
     )
 
 
