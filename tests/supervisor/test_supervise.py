@@ -118,7 +118,7 @@ async def test_scales_from_zero_on_a_backlog_and_back_after_idle(
         idle = lines.time_of(" -> 0 workers") - last_done
         # The last busy reading may precede the last completion by up to one scale interval.
         assert idle >= sup.idle_timeout - sup.scale_interval - 0.02, f"scaled down after {idle}s"
-        assert all(e.code == 0 for e in pool.exits), "scale-down must be graceful"
+        assert all(e.code == 0 for e in pool.exits), f"scale-down must be graceful:\n{lines.text()}"
         assert scale_up < 1.0
         job_id = await submit(client, "scaly", {"sleep": 0})
         assert (await wait_status(client, "scaly", job_id))["status"] == "COMPLETED"
