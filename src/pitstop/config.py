@@ -196,6 +196,8 @@ class SupervisorConfig:
     """``pitstop serve`` / ``pitstop worker``: how many worker processes and how they restart."""
 
     handler_path: str = ""
+    handler_args: tuple[str, ...] = ()
+    """Arguments after ``--``: every worker process gets them as ``sys.argv[1:]``."""
     endpoint_id: str = ""
     server_url: str | None = None
     """Remote server for ``pitstop worker``; None means start one in-process."""
@@ -207,9 +209,12 @@ class SupervisorConfig:
     scale_interval: float = 0.5
     restart_backoff_base: float = 0.5
     restart_backoff_max: float = 30.0
+    """Cap on the wait before restarting a worker that keeps crashing."""
     crash_loop_threshold: int = 5
     stable_after: float = 10.0
     """A worker that ran this long before crashing starts a new crash streak (no backoff)."""
     drain_timeout: float = 30.0
+    """How long a stopping worker (and what its process group still runs) may take before
+    SIGKILL: on Ctrl-C, scale-down, reload, and for what an exited worker left behind."""
     reload: bool = False
     data_dir: str = "pitstop-data"

@@ -219,3 +219,22 @@ async def test_health_shows_a_worker_idle_while_its_take_is_held(
     await eventually(shows_idle, timeout=5)
     assert not held.done()
     held.cancel()
+
+
+async def test_workers_route_shows_why_a_worker_is_unhealthy(
+    client: httpx.AsyncClient, worker: Worker
+) -> None:
+    await worker.ping()
+    crash = "&status=unhealthy&check=crashed&reason=exit+1&exit_code=1&error=ImportError%3A+x"
+    await Worker(client, "ep", "sick").ping(extra=crash)
+    await Worker(client, "ep", "odd").ping(extra="&status=unhealthy&exit_code=one")
+    rows = (await client.get("/pitstop/v1/endpoints/ep/workers")).json()["workers"]
+    by_id = {row["id"]: row for row in rows}
+    assert by_id[worker.id]["status"] == "idle"
+    sick = by_id["sick"]
+    assert (sick["status"], sick["check"], sick["reason"]) == ("unhealthy", "crashed", "exit 1")
+    assert (sick["exitCode"], sick["error"]) == (1, "ImportError: x")
+    assert by_id["odd"]["exitCode"] is None, "a malformed exit code is dropped"
+    await Worker(client, "ep", "sick").ping()
+    rows = (await client.get("/pitstop/v1/endpoints/ep/workers")).json()["workers"]
+    assert {row["id"]: row["status"] for row in rows}["sick"] == "idle", "a healthy ping clears it"

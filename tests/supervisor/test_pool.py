@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 from collections.abc import Callable
 
-from tests.supervisor.helpers import Lines, fast_config, plain_env, until
+from tests.supervisor.helpers import Lines, alive, fast_config, plain_env, until
 
-from pitstop.supervisor.pool import EXIT_DRAINED, EXIT_FORCED, Pool, Reload, Scale, Stop
+from pitstop.supervisor.events import CrashReport, Reload, Scale, Stop
+from pitstop.supervisor.pool import EXIT_DRAINED, EXIT_FORCED, Pool
 
 PID_THEN_EXIT0 = "import os\nprint('pid', os.getpid(), flush=True)\n"
 CRASH_AT_IMPORT = "import sys\nsys.exit(1)\n"
@@ -19,6 +21,12 @@ signal.signal(signal.SIGTERM, lambda *_: (print('drained', os.getpid(), flush=Tr
 print('ready', os.getpid(), flush=True)
 while True:
     time.sleep(0.05)
+"""
+# Exits at once, leaving a child that holds its stdout and stderr open.
+EXIT_LEAVING_CHILD = """
+import subprocess, sys
+child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'])
+print('child', child.pid, flush=True)
 """
 IGNORE_TERM = """
 import signal, time
@@ -46,21 +54,23 @@ async def test_clean_exit_is_replaced_at_once(
 async def test_crash_loop_backs_off_and_is_reported(
     script: Callable[[str, str], str], lines: Lines
 ) -> None:
-    reports: list[tuple[str, str]] = []
+    reports: list[CrashReport] = []
 
-    async def report(worker_id: str, reason: str) -> None:
-        reports.append((worker_id, reason))
+    async def report(crash: CrashReport) -> None:
+        reports.append(crash)
 
     sup = fast_config(script("crash.py", CRASH_AT_IMPORT))
     pool = Pool(sup, plain_env, sink=lines, report_unhealthy=report)
     task = asyncio.create_task(pool.run())
-    await until(lambda: len(pool.policy.delays) >= 5, what="five crashes")
+    await until(lambda: len(reports) >= 5, what="five crashes reported")
     pool.post(Stop())
     assert await task == EXIT_DRAINED
     assert pool.policy.delays[:5] == [0.01, 0.02, 0.04, 0.08, 0.08]
-    assert reports, "crash loop was not reported"
-    assert reports[0][1].startswith("4 crashes in a row: exit 1, exit 1, exit 1, exit 1")
-    assert lines.has("UNHEALTHY: crash loop, 4 crashes in a row")
+    assert [r.check for r in reports[:5]] == ["crashed"] * 3 + ["crash_loop"] * 2
+    assert reports[0].exit_code == 1 and reports[0].reason == "exit 1"
+    assert reports[3].reason.startswith("4 crashes in a row: exit 1, exit 1, exit 1, exit 1")
+    assert len({r.worker_id for r in reports}) == 1, "a replacement keeps the worker id"
+    assert lines.text().count("UNHEALTHY: crash loop") == 1, "said once"
     assert lines.has("crashed (exit 1)")
 
 
@@ -71,7 +81,7 @@ async def test_sigkill_is_a_crash_with_backoff(
     task = asyncio.create_task(pool.run())
     await until(lambda: lines.has("w1 | ready"), what="w1 ready")
     first = pool.workers[0]
-    first.proc.send_signal(signal.SIGKILL)
+    os.kill(first.pid, signal.SIGKILL)
     await until(lambda: lines.has("w2 | ready"), what="replacement w2")
     assert pool.exits[0].code == -signal.SIGKILL
     assert pool.policy.delays == [0.01]
@@ -163,3 +173,21 @@ async def test_output_lines_carry_the_worker_label(
     assert ("w1 | [job-1] out", False) in lines.lines
     assert ("w1 | err line", True) in lines.lines
     assert ("w1 | " + "x" * 200000, False) in lines.lines
+
+
+async def test_exit_is_seen_while_a_child_holds_the_pipes_and_the_child_is_ended(
+    script: Callable[[str, str], str], lines: Lines
+) -> None:
+    # One run only (a 5 s restart delay): the exit must be seen while the child holds the pipes.
+    pool = Pool(
+        fast_config(script("w.py", EXIT_LEAVING_CHILD), restart_backoff_base=5.0),
+        plain_env,
+        sink=lines,
+    )
+    task = asyncio.create_task(pool.run())
+    await until(lambda: pool.exits, timeout=5, what="the exit, pipes still open")
+    child = int(next(line for line, _ in lines.lines if "| child " in line).split()[-1])
+    await until(lambda: not alive(child), timeout=5, what="the leftover child to end")
+    await until(lambda: lines.has("w1 left processes running: SIGTERM to its group (pgid"))
+    pool.post(Stop())
+    assert await task == EXIT_DRAINED

@@ -62,6 +62,42 @@ async def test_sigkilled_worker_is_replaced_and_its_job_completes(
         assert lines.has("w2 started")
 
 
+async def test_a_dead_workers_job_runs_again_at_once_not_after_its_lease(
+    tmp_path: Path, lines: Lines
+) -> None:
+    lease = 60.0  # far longer than the test may take: only the release can bring the job back
+    sup = fast_config(str(HANDLERS / "sleepy.py"), endpoint_id="sleepy")
+    async with (
+        running_server(server_config(tmp_path, lease_s=lease)) as server,
+        supervising(sup, server, lines, lease_s=lease) as supervisor,
+        httpx.AsyncClient(base_url=server.url) as client,
+    ):
+        job_id = await submit(client, "sleepy", {"sleep": 0.5})
+        await until(lambda: lines.has("] running in "), output=lines.text)
+        victim = supervisor.pool.workers[0]
+        killed_at = time.monotonic()
+        os.kill(victim.pid, signal.SIGKILL)
+        done = await wait_status(client, "sleepy", job_id, timeout=10)
+        took = time.monotonic() - killed_at
+        assert done["status"] == "COMPLETED" and done["retries"] == 1, done
+        assert done["output"]["pid"] != victim.pid
+        assert took < 5, f"{took:.1f}s from SIGKILL to COMPLETED"
+        assert lines.has(f"worker {victim.worker_id} exited holding 1 job(s): requeued")
+
+
+async def test_a_missing_official_sdk_dependency_names_the_extra(
+    tmp_path: Path, lines: Lines
+) -> None:
+    sup = fast_config(str(HANDLERS / "needs_sdk_dependency.py"), endpoint_id="deps")
+    async with (
+        running_server(server_config(tmp_path)) as server,
+        supervising(sup, server, lines) as supervisor,
+    ):
+        await until(lambda: len(supervisor.pool.exits) >= 2, what="two crashes")
+        assert lines.text().count("pip install 'pitstop[runpod]'") == 1, lines.text()
+        assert lines.has("'aiohttp_retry' comes with the official runpod SDK")
+
+
 async def test_crash_loop_backs_off_and_shows_unhealthy_in_health(
     tmp_path: Path, lines: Lines
 ) -> None:
@@ -118,7 +154,7 @@ async def test_scales_from_zero_on_a_backlog_and_back_after_idle(
         idle = lines.time_of(" -> 0 workers") - last_done
         # The last busy reading may precede the last completion by up to one scale interval.
         assert idle >= sup.idle_timeout - sup.scale_interval - 0.02, f"scaled down after {idle}s"
-        assert all(e.code == 0 for e in pool.exits), "scale-down must be graceful"
+        assert all(e.code == 0 for e in pool.exits), f"scale-down must be graceful:\n{lines.text()}"
         assert scale_up < 1.0
         job_id = await submit(client, "scaly", {"sleep": 0})
         assert (await wait_status(client, "scaly", job_id))["status"] == "COMPLETED"

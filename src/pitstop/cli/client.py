@@ -260,13 +260,29 @@ def logs(job_id: str, follow: bool) -> None:
 
 
 def health_text(body: Mapping[str, Any]) -> str:
-    """``/health`` counters on two lines."""
+    """``/health`` counters on two lines, then one line per unhealthy worker."""
     rows = []
     for group in ("jobs", "workers"):
         counts = body.get(group) or {}
         pairs = " ".join(f"{name}={value}" for name, value in counts.items())
         rows.append(f"{group + ':':9}{pairs}")
+    for worker in body.get("unhealthyWorkers") or ():
+        code = worker.get("exitCode")
+        why = [f"exit {code}" if code is not None else worker.get("check") or "unhealthy"]
+        why += [worker["error"]] if worker.get("error") else []
+        rows.append(f"unhealthy worker {worker.get('id')}: {': '.join(why)}")
     return "\n".join(rows)
+
+
+def _unhealthy_workers(client: Client, endpoint: str) -> list[dict[str, Any]]:
+    """pitstop's details of the unhealthy workers (none from a server without that route)."""
+    from pitstop.errors import ApiError, TransportError
+
+    try:
+        workers = client.workers(endpoint).get("workers") or []
+    except (ApiError, TransportError, AttributeError):
+        return []
+    return [w for w in workers if isinstance(w, dict) and w.get("status") == "unhealthy"]
 
 
 @click.command(epilog=EXIT_CODES_HELP)
@@ -274,9 +290,12 @@ def health_text(body: Mapping[str, Any]) -> str:
 @client_options
 @handles_errors
 def health(endpoint: str) -> None:
-    """Show an endpoint's job and worker counters."""
+    """Show an endpoint's job and worker counters, and why unhealthy workers are."""
     settings = current_settings()
-    body = _endpoint(settings, endpoint).health()
+    client = _client(settings)
+    body = client.endpoint(endpoint).health()
+    if (body.get("workers") or {}).get("unhealthy"):
+        body["unhealthyWorkers"] = _unhealthy_workers(client, endpoint)
     emit(settings, body, health_text(body))
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Collection, Mapping
-from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -158,13 +157,59 @@ def server(**values: Any) -> None:
 SERVE_FLAGS = ("--host", "--port", "--store", "--api-key", "--worker-key")
 
 
+def _seconds(name: str, default: float, help_text: str) -> Callable[[F], F]:
+    return click.option(
+        name, type=click.FloatRange(min=0), default=default, show_default=True, help=help_text
+    )
+
+
+def worker_flags(fn: F) -> F:
+    """The options ``serve`` and ``worker`` share, and the ``-- ARGS`` for every worker."""
+    options = (
+        click.argument("handler", type=click.Path()),
+        click.argument("handler_args", nargs=-1, type=click.UNPROCESSED, metavar="[-- ARGS]..."),
+        click.option(
+            "--endpoint",
+            default="",
+            help="Endpoint id  [default: the file's name; its folder's for handler.py, "
+            "main.py, rp_handler.py, app.py, worker.py]",
+        ),
+        click.option(
+            "--concurrency", type=click.IntRange(min=1), default=_SUP_DEFAULTS.concurrency
+        ),
+        _seconds(
+            "--drain-timeout",
+            _SUP_DEFAULTS.drain_timeout,
+            "Seconds a stopping worker and its child processes get before SIGKILL.",
+        ),
+        _seconds(
+            "--max-backoff",
+            _SUP_DEFAULTS.restart_backoff_max,
+            "Longest wait in seconds before restarting a worker that keeps crashing.",
+        ),
+    )
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _worker_values(values: dict[str, Any]) -> dict[str, Any]:
+    """The ``SupervisorConfig`` fields set by :func:`worker_flags` (popped from ``values``)."""
+    return {
+        "handler_path": values.pop("handler"),
+        "handler_args": tuple(values.pop("handler_args")),
+        "endpoint_id": values.pop("endpoint"),
+        "concurrency": values.pop("concurrency"),
+        "drain_timeout": values.pop("drain_timeout"),
+        "restart_backoff_max": values.pop("max_backoff"),
+    }
+
+
 @main.command()
-@click.argument("handler", type=click.Path(exists=True, dir_okay=False))
+@worker_flags
 @server_flags(SERVE_FLAGS)
-@click.option("--endpoint", help="Endpoint id  [default: the handler file's name]")
 @click.option("--min-workers", type=click.IntRange(min=0), default=_SUP_DEFAULTS.min_workers)
 @click.option("--max-workers", type=click.IntRange(min=1), help="[default: max(1, min)]")
-@click.option("--concurrency", type=click.IntRange(min=1), default=_SUP_DEFAULTS.concurrency)
 @click.option(
     "--idle-timeout",
     type=click.FloatRange(min=0),
@@ -181,27 +226,26 @@ SERVE_FLAGS = ("--host", "--port", "--store", "--api-key", "--worker-key")
 )
 @handles_errors
 def serve(
-    handler: str,
-    endpoint: str | None,
     min_workers: int,
     max_workers: int | None,
-    concurrency: int,
     idle_timeout: float,
     reload: bool,
     data_dir: str,
     **kwargs: Any,
 ) -> None:
-    """Serve HANDLER: a job server plus worker processes scaled by queue depth."""
+    """Serve HANDLER: a job server plus worker processes scaled by queue depth.
+
+    Arguments after -- reach every worker process as sys.argv[1:].
+    """
     from pitstop.supervisor import serve as run_serve
 
+    worker_values = _worker_values(kwargs)
     srv = server_config(_pop_server_values(kwargs))
     sup = SupervisorConfig(
-        handler_path=handler,
-        endpoint_id=endpoint or Path(handler).stem,
+        **worker_values,
         worker_key=srv.worker_keys[0] if srv.worker_keys else "",
         min_workers=min_workers,
         max_workers=_max_workers(min_workers, max_workers),
-        concurrency=concurrency,
         idle_timeout=idle_timeout,
         reload=reload,
         data_dir=data_dir,
@@ -220,31 +264,23 @@ def _max_workers(min_workers: int, max_workers: int | None) -> int:
 
 
 @main.command()
-@click.argument("handler", type=click.Path(exists=True, dir_okay=False))
+@worker_flags
 @click.option("--url", "server_url", help="Server URL  [default: the global --url]")
-@click.option("--endpoint", help="Endpoint id  [default: the handler file's name]")
 @click.option("--key", envvar="PITSTOP_WORKER_KEY", default="", help="Worker key.")
 @click.option("-n", "--workers", "count", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--concurrency", type=click.IntRange(min=1), default=_SUP_DEFAULTS.concurrency)
 @handles_errors
-def worker(
-    handler: str,
-    server_url: str | None,
-    endpoint: str | None,
-    key: str,
-    count: int,
-    concurrency: int,
-) -> None:
-    """Run N worker processes for HANDLER against a remote server."""
+def worker(server_url: str | None, key: str, count: int, **kwargs: Any) -> None:
+    """Run N worker processes for HANDLER against a remote server.
+
+    Arguments after -- reach every worker process as sys.argv[1:].
+    """
     from pitstop.supervisor import run_workers
 
     sup = SupervisorConfig(
-        handler_path=handler,
-        endpoint_id=endpoint or Path(handler).stem,
+        **_worker_values(kwargs),
         server_url=server_url or current_settings().url,
         worker_key=key,
         min_workers=count,
         max_workers=count,
-        concurrency=concurrency,
     )
     click.get_current_context().exit(run_workers(sup))

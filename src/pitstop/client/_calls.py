@@ -108,3 +108,9 @@ class Calls:
     def endpoints(self) -> Call:
         """``GET /pitstop/v1/endpoints``: endpoints the server has seen."""
         return Call("GET", f"{self.routes.pitstop_base}/endpoints", idempotent=True)
+
+    def workers(self, endpoint_id: str) -> Call:
+        """``GET /pitstop/v1/endpoints/{id}/workers``: workers seen lately, an unhealthy one
+        with its last exit code and error line."""
+        url = f"{self.routes.pitstop_base}/endpoints/{segment(endpoint_id)}/workers"
+        return Call("GET", url, idempotent=True)

@@ -138,6 +138,10 @@ class AsyncClient(AsyncClosing):
         """Endpoints the server knows, from ``/pitstop/v1/endpoints``."""
         return await self.call(self.calls.endpoints())
 
+    async def workers(self, endpoint_id: str) -> Any:
+        """An endpoint's workers, from ``/pitstop/v1/endpoints/{id}/workers``."""
+        return await self.call(self.calls.workers(endpoint_id))
+
     async def close(self) -> None:
         """Close the connection pool (only if this client created it)."""
         if self._owns_http:

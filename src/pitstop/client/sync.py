@@ -134,6 +134,10 @@ class Client:
         """Endpoints the server knows, from ``/pitstop/v1/endpoints``."""
         return self.call(self.calls.endpoints())
 
+    def workers(self, endpoint_id: str) -> Any:
+        """An endpoint's workers, from ``/pitstop/v1/endpoints/{id}/workers``."""
+        return self.call(self.calls.workers(endpoint_id))
+
     def close(self) -> None:
         """Close the connection pool (only if this client created it)."""
         if self._owns_http:

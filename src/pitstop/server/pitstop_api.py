@@ -6,6 +6,8 @@ All need a client key.
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.requests import Request
@@ -74,6 +76,32 @@ async def list_endpoints(request: Request) -> Response:
     return json_response({"endpoints": await state.store.endpoints()})
 
 
+async def list_workers(request: Request, endpoint_id: str) -> Response:
+    """The endpoint's workers seen lately; an unhealthy one with its last exit and error."""
+    state = _state(request)
+    since = state.now() - state.config.worker_seen_s
+    reports = state.unhealthy_reports(endpoint_id, since)
+    rows: dict[str, dict[str, Any]] = {}
+    for worker in await state.store.workers(endpoint_id, since):
+        rows[worker.id] = {
+            "id": worker.id,
+            "status": "running" if worker.job_ids else "idle",
+            "lastSeen": worker.last_seen,
+            "jobIds": list(worker.job_ids),
+        }
+    for worker_id, report in reports.items():
+        row = rows.setdefault(worker_id, {"id": worker_id, "lastSeen": report.at, "jobIds": []})
+        row.update(
+            status="unhealthy",
+            check=report.check,
+            reason=report.reason,
+            exitCode=report.exit_code,
+            error=report.error,
+            reportedAt=report.at,
+        )
+    return json_response({"endpoint": endpoint_id, "workers": list(rows.values())})
+
+
 async def metrics(request: Request) -> Response:
     """Prometheus metrics (text exposition format)."""
     state = _state(request)
@@ -89,6 +117,7 @@ def add_pitstop_routes(app: FastAPI) -> None:
         ("/pitstop/v1/jobs/{job_id}/logs", get_logs),
         ("/pitstop/v1/jobs", list_jobs),
         ("/pitstop/v1/endpoints", list_endpoints),
+        ("/pitstop/v1/endpoints/{endpoint_id}/workers", list_workers),
         ("/metrics", metrics),
     ):
         app.add_api_route(

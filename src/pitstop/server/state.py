@@ -31,12 +31,15 @@ def _registry_failed(worker_id: str, exc: Exception) -> None:
 
 @dataclass
 class Unhealthy:
-    """A worker's ``status=unhealthy`` report."""
+    """A worker's ``status=unhealthy`` report (``exit_code`` and ``error`` come from the
+    supervisor when a worker process crashed)."""
 
     endpoint: str
     check: str
     reason: str
     at: float
+    exit_code: int | None = None
+    error: str = ""
 
 
 @dataclass
@@ -118,8 +121,12 @@ class ServerState:
 
     def unhealthy_ids(self, endpoint: str, seen_since: float) -> set[str]:
         """Workers of ``endpoint`` that reported unhealthy since ``seen_since``."""
+        return set(self.unhealthy_reports(endpoint, seen_since))
+
+    def unhealthy_reports(self, endpoint: str, seen_since: float) -> dict[str, Unhealthy]:
+        """The reports behind :meth:`unhealthy_ids`, by worker id."""
         return {
-            wid
+            wid: u
             for wid, u in self.unhealthy.items()
             if u.endpoint == endpoint and u.at >= seen_since
         }

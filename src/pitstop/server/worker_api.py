@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from fastapi import FastAPI
@@ -217,15 +217,14 @@ async def job_stop(request: Request, endpoint_id: str, worker_id: str) -> Respon
 
 async def ping(request: Request, endpoint_id: str, worker_id: str) -> Response:
     """Heartbeat: renew the leases of ``job_id`` (comma list), record the worker;
-    ``status=unhealthy&check=&reason=`` marks the worker unhealthy."""
+    ``status=unhealthy&check=&reason=`` marks the worker unhealthy (pitstop's supervisor adds
+    ``exit_code=`` and ``error=`` for a crashed worker process)."""
     state = _state(request)
     params = request.query_params
     job_ids = [j for j in params.get("job_id", "").split(",") if j]
     now = state.now()
     if params.get("status") == "unhealthy":
-        state.unhealthy[worker_id] = Unhealthy(
-            endpoint_id, params.get("check", ""), params.get("reason", ""), now
-        )
+        state.unhealthy[worker_id] = _unhealthy(endpoint_id, params, now)
     else:
         state.unhealthy.pop(worker_id, None)
     if job_ids:
@@ -259,6 +258,20 @@ async def job_release(request: Request, endpoint_id: str, worker_id: str) -> Res
         raise BadRequest('job-release body must be {} or {"ids": ["job id", ...]}')
     released = await release(state, worker_id, ids)
     return json_response({"released": released})
+
+
+def _unhealthy(endpoint_id: str, params: Mapping[str, str], now: float) -> Unhealthy:
+    """An ``unhealthy`` ping's report; text fields are cut short, a bad exit code dropped."""
+    raw_code = params.get("exit_code", "")
+    exit_code = int(raw_code) if raw_code.lstrip("-").isdigit() and len(raw_code) < 12 else None
+    return Unhealthy(
+        endpoint_id,
+        params.get("check", "")[:64],
+        params.get("reason", "")[:512],
+        now,
+        exit_code=exit_code,
+        error=params.get("error", "")[:512],
+    )
 
 
 async def job_log(request: Request, endpoint_id: str, worker_id: str, job_id: str) -> Response:

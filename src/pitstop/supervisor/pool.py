@@ -7,8 +7,20 @@ uvicorn's multiprocess supervisor). After each event the pool reconciles: too fe
 and no backoff pending means spawn; too many means SIGTERM the newest surplus ones.
 
 Draining (first Ctrl-C or SIGTERM): every worker gets SIGTERM (it takes no new job, finishes
-and reports its in-flight jobs, exits 0); after ``drain_timeout`` the stragglers get SIGKILL.
-A second signal kills everything at once.
+and reports its in-flight jobs, exits 0); after ``drain_timeout`` the stragglers' process groups
+get SIGKILL. A second signal kills everything at once.
+
+Whenever a worker exits (drained, refreshed, crashed, scaled down) whatever its process group
+still runs gets SIGTERM, and SIGKILL ``drain_timeout`` later (or at the drain deadline). That
+happens in the background: a replacement starts at once, and the pool only finishes once no
+process of any worker is left.
+
+Whatever jobs an exited worker still held go back to the queue at once through the server
+(``job-release``; attempts counted as for a lost lease) instead of after their lease expires.
+
+A crashed worker is replaced under the same worker id (as RunPod restarts a worker in the same
+pod), once its jobs were released (so the release cannot take the replacement's), reported unhealthy to the server with its exit code and error line, and its output is
+said once (see :mod:`pitstop.supervisor.transcript`).
 """
 
 from __future__ import annotations
@@ -18,58 +30,33 @@ import contextlib
 import itertools
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable
 
 from pitstop.config import SupervisorConfig
-from pitstop.supervisor.policy import ExitRecord, RestartPolicy
-from pitstop.supervisor.process import (
-    Sink,
-    WorkerProcess,
-    default_sink,
-    describe_exit,
-    spawn,
+from pitstop.supervisor.events import (
+    CrashReport,
+    EnvFactory,
+    Event,
+    Exited,
+    Reaped,
+    Releaser,
+    Reload,
+    Reporter,
+    Scale,
+    Stop,
 )
+from pitstop.supervisor.groups import outlive_group, terminate_group
+from pitstop.supervisor.hints import missing_dependency_hint
+from pitstop.supervisor.policy import ExitRecord, RestartPolicy
+from pitstop.supervisor.process import WorkerProcess, default_sink, describe_exit, spawn
+from pitstop.supervisor.transcript import Failure, Sink, Transcript
 
 EXIT_DRAINED = 0
+RELEASE_WAIT = 2.0
+"""Longest a replacement waits for its worker id's job release before starting anyway."""
+
 EXIT_FORCED = 130
 """Exit code after a second Ctrl-C stopped the workers without draining."""
-
-
-@dataclass(frozen=True)
-class Exited:
-    """A worker process ended with ``code`` (negative: killed by that signal)."""
-
-    worker: WorkerProcess
-    code: int
-
-
-@dataclass(frozen=True)
-class Scale:
-    """The scaler wants ``count`` live workers."""
-
-    count: int
-
-
-@dataclass(frozen=True)
-class Reload:
-    """The handler's code changed: replace every worker (gracefully)."""
-
-    paths: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Stop:
-    """Drain and stop (a signal, or the caller); a second one stops at once."""
-
-    reason: str = "stop requested"
-
-
-Event = Exited | Scale | Reload | Stop
-EnvFactory = Callable[[str], Mapping[str, str]]
-"""Builds a worker's environment from its worker id."""
-Reporter = Callable[[str, str], Awaitable[None]]
-"""Reports a crash loop: ``(worker_id, reason)``; must never raise."""
 
 
 class Pool:
@@ -82,11 +69,13 @@ class Pool:
         *,
         sink: Sink = default_sink,
         report_unhealthy: Reporter | None = None,
+        release_jobs: Releaser | None = None,
     ) -> None:
         self.sup = sup
         self.env_for = env_for
         self.sink = sink
         self.report_unhealthy = report_unhealthy
+        self.release_jobs = release_jobs
         self.policy = RestartPolicy(
             base=sup.restart_backoff_base,
             max=sup.restart_backoff_max,
@@ -104,6 +93,12 @@ class Pool:
         self._drain_deadline: float | None = None
         self._forced = False
         self._background: set[asyncio.Task[None]] = set()
+        self._reaping: set[WorkerProcess] = set()
+        self._spare_ids: list[str] = []
+        """Worker ids of replaced workers, handed to their replacements."""
+        self._releasing: dict[str, asyncio.Task[None]] = {}
+        """Job releases in flight, by worker id: a replacement waits for its id's release."""
+        self._last_failure: Failure | None = None
 
     # -- called from anywhere on the loop (signal handlers, watchers, scaler) ---------------
 
@@ -126,7 +121,7 @@ class Pool:
         """Run until drained (exit 0) or stopped at once by a second signal (130)."""
         try:
             await self._reconcile()
-            while not (self._drain_deadline is not None and not self.workers):
+            while not self._drained():
                 event = await self._next_event()
                 if event is not None:
                     await self._handle(event)
@@ -135,6 +130,10 @@ class Pool:
         finally:
             await self._kill_all()
         return EXIT_FORCED if self._forced else EXIT_DRAINED
+
+    def _drained(self) -> bool:
+        """Stopping, and no process of any worker is left."""
+        return self._drain_deadline is not None and not self.workers and not self._reaping
 
     async def _next_event(self) -> Event | None:
         timeout = self._wakeup_in()
@@ -160,6 +159,8 @@ class Pool:
             self._on_scale(event.count)
         elif isinstance(event, Reload):
             self._on_reload(event)
+        elif isinstance(event, Reaped):
+            self._reaping.discard(event.worker)
         else:
             self._on_stop(event)
 
@@ -169,23 +170,23 @@ class Pool:
         worker = event.worker
         if worker in self.workers:
             self.workers.remove(worker)
+        self._reap(worker)
+        self._release(worker.worker_id)
         record = ExitRecord(worker.label, worker.worker_id, event.code, worker.uptime())
         self.exits.append(record)
         if worker.retiring:
+            worker.transcript.release()
             self.log(f"{worker.label} stopped ({describe_exit(event.code)})")
             return
+        self._spare_ids.append(worker.worker_id)
         delay = self.policy.record(record)
         self._next_spawn_at = max(self._next_spawn_at, time.monotonic() + delay)
         if record.clean:
+            worker.transcript.release()
+            self._last_failure = None
             self._on_clean_exit(record, delay)
             return
-        self.log(
-            f"{worker.label} crashed ({describe_exit(event.code)}) after "
-            f"{record.uptime:.1f}s; restarting in {delay:.2f}s",
-            error=True,
-        )
-        if self.policy.crash_loop:
-            self._on_crash_loop(record)
+        self._on_crash(worker, record, delay)
 
     def _on_clean_exit(self, record: ExitRecord, delay: float) -> None:
         if delay <= 0:
@@ -197,11 +198,35 @@ class Pool:
             error=True,
         )
 
-    def _on_crash_loop(self, record: ExitRecord) -> None:
-        summary = self.policy.summary()
-        self.log(f"UNHEALTHY: crash loop, {summary}", error=True)
+    def _on_crash(self, worker: WorkerProcess, record: ExitRecord, delay: float) -> None:
+        """Say why once, report it to the server, flag a crash loop when it becomes one."""
+        failure = worker.transcript.failure(record.code)
+        how = f"({describe_exit(record.code)}) after {record.uptime:.1f}s"
+        restart = f"restarting in {delay:.2f}s"
+        if worker.transcript.repeated:
+            worker.transcript.discard()
+            self.log(
+                f"{worker.label} (pid {worker.pid}) crashed again {how}, same output; {restart}",
+                error=True,
+            )
+        else:
+            worker.transcript.release()
+            because = f": {failure.error}" if failure.error else ", no output"
+            self.log(f"{worker.label} crashed {how}{because}; {restart}", error=True)
+            hint = missing_dependency_hint(failure.error or "")
+            if hint:
+                self.log(hint, error=True)
+        # Only a process that exited by itself with an error repeats it word for word; a
+        # signal (OOM killer, kill -9) says nothing about the next run's output.
+        self._last_failure = failure if record.code > 0 else None
+        check, reason = "crashed", describe_exit(record.code)
+        if self.policy.crash_loop:
+            check, reason = "crash_loop", self.policy.summary()
+            if len(self.policy.streak) == self.policy.threshold:
+                self.log(f"UNHEALTHY: crash loop, {reason}", error=True)
         if self.report_unhealthy is not None:
-            self._spawn_background(self.report_unhealthy(record.worker_id, summary))
+            report = CrashReport(worker.worker_id, record.code, failure.error, check, reason)
+            self._spawn_background(self.report_unhealthy(report))
 
     def _on_scale(self, count: int) -> None:
         count = max(self.sup.min_workers, min(count, self.sup.max_workers))
@@ -223,7 +248,7 @@ class Pool:
         if self._drain_deadline is not None:
             self.log("second stop: killing workers now", error=True)
             self._forced = True
-            for worker in self.workers:
+            for worker in [*self.workers, *self._reaping]:
                 worker.kill()
             self._drain_deadline = time.monotonic()
             return
@@ -261,21 +286,37 @@ class Pool:
     async def _spawn_one(self) -> bool:
         number = next(self._numbers)
         label = f"w{number}"
-        worker_id = f"{self._prefix}-{label}"
+        worker_id = self._spare_ids.pop(0) if self._spare_ids else f"{self._prefix}-{label}"
+        pending = self._releasing.pop(worker_id, None)
+        if pending is not None:
+            await asyncio.wait({pending}, timeout=RELEASE_WAIT)
+        transcript = Transcript(
+            f"{label} | ",
+            self.sink,
+            replay_of=self._last_failure,
+            hold_limit=self.sup.stable_after,
+        )
         try:
             worker = await spawn(
                 self.sup.handler_path,
                 self.env_for(worker_id),
                 worker_id=worker_id,
                 label=label,
-                sink=self.sink,
+                transcript=transcript,
+                args=self.sup.handler_args,
             )
         except OSError as exc:
+            transcript.release()
+            self._spare_ids.insert(0, worker_id)
             self._on_spawn_failure(label, exc)
             return False
         self.spawned += 1
         self.workers.append(worker)
-        self.log(f"{label} started (pid {worker.pid}, worker id {worker_id})")
+        started = f"{label} started (pid {worker.pid}, worker id {worker_id})"
+        if self._last_failure is None:
+            self.log(started)
+        else:
+            transcript.on_release = lambda: self.log(started)
         self._spawn_background(self._watch(worker))
         return True
 
@@ -289,6 +330,39 @@ class Pool:
         code = await worker.wait()
         self.post(Exited(worker, code))
 
+    def _reap(self, worker: WorkerProcess) -> None:
+        """End the exited worker's leftover processes in the background (see the docstring)."""
+        self._reaping.add(worker)
+        self._spawn_background(self._end_leftovers(worker))
+
+    async def _end_leftovers(self, worker: WorkerProcess) -> None:
+        exited_at = time.monotonic()
+
+        def deadline() -> float:
+            due = exited_at + self.sup.drain_timeout
+            return min(due, self._drain_deadline) if self._drain_deadline is not None else due
+
+        try:
+            if terminate_group(worker.pid):
+                self.log(
+                    f"{worker.label} left processes running: SIGTERM to its group "
+                    f"(pgid {worker.pid}), SIGKILL in {max(0.0, deadline() - exited_at):.1f}s"
+                )
+                if await outlive_group(worker.pid, deadline):
+                    self.log(f"{worker.label}'s leftover processes outlived SIGTERM: killed")
+        finally:
+            worker.close()
+            self.post(Reaped(worker))
+
+    def _release(self, worker_id: str) -> None:
+        """Give the exited worker's jobs back to the queue, in the background."""
+        if self.release_jobs is None:
+            return
+        task: asyncio.Task[None] = asyncio.ensure_future(self.release_jobs(worker_id))
+        self._releasing[worker_id] = task
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
     def _spawn_background(self, coro: Awaitable[None]) -> None:
         task: asyncio.Task[None] = asyncio.ensure_future(coro)
         self._background.add(task)
@@ -296,7 +370,7 @@ class Pool:
 
     async def _kill_all(self) -> None:
         """Last resort on the way out: nothing we started may outlive the supervisor."""
-        for worker in self.workers:
+        for worker in [*self.workers, *self._reaping]:
             worker.kill()
         for worker in list(self.workers):
             with contextlib.suppress(Exception):
@@ -305,3 +379,6 @@ class Pool:
             task.cancel()
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
+        for worker in [*self.workers, *self._reaping]:
+            worker.transcript.release()
+            worker.close()

@@ -1,30 +1,38 @@
-"""One worker process: spawn ``python HANDLER.py`` with RunPod's environment, pump its output.
+"""One worker process: ``python -u HANDLER.py ARGS`` in its own process group.
 
-The supervisor owns many of these. Each gets a unique worker id (``RUNPOD_POD_ID``) and a
-short display label (``w3``) that prefixes every line it prints, so interleaved output from
-several workers stays readable: ``w3 | [job-id] text``.
+The supervisor owns many of these. Each gets a worker id (``RUNPOD_POD_ID``) and a short
+display label (``w3``) that prefixes every line it prints, so interleaved output from several
+workers stays readable: ``w3 | [job-id] text``.
 
-Workers run in their own session so a terminal Ctrl-C reaches only the supervisor, which then
-drains them with one SIGTERM each (a second signal straight from the terminal could make a
-worker abandon its in-flight jobs). On Linux each worker also asks the kernel for a SIGTERM
-when the supervisor dies, so a killed supervisor never leaves orphans behind.
+Each worker is the leader of its own session and process group, so a terminal Ctrl-C reaches
+only the supervisor, which then drains the worker with one SIGTERM (a second signal straight
+from the terminal could make it abandon its in-flight jobs). Whatever the worker starts (an
+inference server, a shell) joins its group, so the supervisor can end all of it with one
+signal. On Linux each worker also asks the kernel for a SIGTERM when the supervisor dies, so a
+killed supervisor never leaves orphans behind.
+
+The exit of the worker process itself is the event; its output pipes are not. A child that
+inherited stdout keeps the pipe open after the worker is gone, so :meth:`WorkerProcess.wait`
+reads the last output for at most :data:`PIPE_LINGER` seconds after the exit.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
-Sink = Callable[[str, bool], None]
-"""Receives one finished output line (no newline) and whether it came from stderr."""
+from pitstop.supervisor.groups import signal_group
+from pitstop.supervisor.transcript import Sink, Transcript
 
-_READ_CHUNK = 65536
 _PR_SET_PDEATHSIG = 1
+PIPE_LINGER = 0.25
+"""Seconds to wait for a worker's last output after it exited (its pipes may never close)."""
 
 
 def default_sink(line: str, is_err: bool) -> None:
@@ -69,55 +77,93 @@ def describe_exit(code: int) -> str:
     return f"exit {code}"
 
 
-@dataclass
+class _Pipes(asyncio.SubprocessProtocol):
+    """Splits the worker's stdout and stderr into lines; notes the exit and the pipes' end.
+
+    Reads whatever the loop delivers rather than ``readline`` so an arbitrarily long line (a
+    base64 image printed by mistake) cannot hit a limit and stall the worker on a full pipe.
+    """
+
+    def __init__(self, on_line: Sink) -> None:
+        loop = asyncio.get_running_loop()
+        self.exited: asyncio.Future[None] = loop.create_future()
+        self.closed: asyncio.Future[None] = loop.create_future()
+        self._on_line = on_line
+        self._partial: dict[int, bytes] = {1: b"", 2: b""}
+
+    def pipe_data_received(self, fd: int, data: bytes) -> None:
+        *lines, self._partial[fd] = (self._partial.get(fd, b"") + data).split(b"\n")
+        for raw in lines:
+            self._on_line(_text(raw), fd == 2)
+
+    def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
+        rest = self._partial.pop(fd, b"")
+        if rest:
+            self._on_line(_text(rest), fd == 2)
+        if not self._partial and not self.closed.done():
+            self.closed.set_result(None)
+
+    def process_exited(self) -> None:
+        if not self.exited.done():
+            self.exited.set_result(None)
+
+
+def _text(raw: bytes) -> str:
+    return raw.decode("utf-8", errors="replace").rstrip("\r")
+
+
+@dataclass(eq=False)
 class WorkerProcess:
     """A running (or finished) worker process and what the supervisor knows about it."""
 
     worker_id: str
     label: str
-    proc: asyncio.subprocess.Process
+    pid: int
+    """The operating-system process id (also the id of its process group)."""
+    transport: asyncio.SubprocessTransport
+    pipes: _Pipes
+    transcript: Transcript
     started_at: float
     retiring: bool = False
     """Asked to stop (scale-down, reload or drain): its exit is expected, never replaced."""
     killed: bool = False
-    _pumps: list[asyncio.Task[None]] = field(default_factory=list)
-
-    @property
-    def pid(self) -> int:
-        """The operating-system process id."""
-        return self.proc.pid
 
     @property
     def running(self) -> bool:
         """True until the process has exited."""
-        return self.proc.returncode is None
+        return self.transport.get_returncode() is None
 
     def uptime(self, now: float | None = None) -> float:
         """Seconds since the process was started."""
         return (time.monotonic() if now is None else now) - self.started_at
 
     def terminate(self) -> None:
-        """Ask for a graceful stop (SIGTERM): no new jobs, in-flight jobs finish and report."""
+        """Ask for a graceful stop (SIGTERM to the worker alone): it takes no new job, finishes
+        and reports its in-flight ones, which may still need the processes it started."""
         self.retiring = True
-        self._send(signal.SIGTERM)
-
-    def kill(self) -> None:
-        """Stop at once (SIGKILL); in-flight jobs go back to the queue when their lease ends."""
-        self.retiring = True
-        self.killed = True
-        self._send(signal.SIGKILL)
-
-    def _send(self, sig: signal.Signals) -> None:
         if self.running:
             with contextlib.suppress(ProcessLookupError):
-                self.proc.send_signal(sig)
+                os.kill(self.pid, signal.SIGTERM)
+
+    def kill(self) -> None:
+        """Stop at once: SIGKILL to the whole process group; in-flight jobs go back to the
+        queue when their lease ends."""
+        self.retiring = True
+        self.killed = True
+        signal_group(self.pid, signal.SIGKILL)
 
     async def wait(self) -> int:
-        """Wait for the exit, then for the last output lines; return the exit code."""
-        code = await self.proc.wait()
-        if self._pumps:
-            await asyncio.gather(*self._pumps, return_exceptions=True)
+        """Wait for the exit and (for at most :data:`PIPE_LINGER`) its last output lines."""
+        await self.pipes.exited
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(asyncio.shield(self.pipes.closed), PIPE_LINGER)
+        code = self.transport.get_returncode()
+        assert code is not None
         return code
+
+    def close(self) -> None:
+        """Release the pipes (a leftover child writing to them later gets EPIPE)."""
+        self.transport.close()
 
 
 async def spawn(
@@ -126,13 +172,18 @@ async def spawn(
     *,
     worker_id: str,
     label: str,
-    sink: Sink = default_sink,
+    transcript: Transcript,
+    args: Sequence[str] = (),
 ) -> WorkerProcess:
-    """Start ``python -u HANDLER`` with ``env`` and pump its output through ``sink``."""
-    proc = await asyncio.create_subprocess_exec(
+    """Start ``python -u HANDLER ARGS`` with ``env``; its lines go to ``transcript``."""
+    loop = asyncio.get_running_loop()
+    started_at = time.monotonic()  # before the exec: a quick process may end before it returns
+    transport, pipes = await loop.subprocess_exec(
+        lambda: _Pipes(transcript),
         sys.executable,
         "-u",
         handler_path,
+        *args,
         env=dict(env),
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
@@ -140,32 +191,15 @@ async def spawn(
         start_new_session=True,
         preexec_fn=_PDEATHSIG_HOOK,
     )
-    worker = WorkerProcess(worker_id=worker_id, label=label, proc=proc, started_at=time.monotonic())
-    prefix = f"{label} | "
-    for stream, is_err in ((proc.stdout, False), (proc.stderr, True)):
-        if stream is not None:
-            worker._pumps.append(asyncio.create_task(pump(stream, prefix, is_err, sink)))
-    return worker
-
-
-async def pump(stream: asyncio.StreamReader, prefix: str, is_err: bool, sink: Sink) -> None:
-    """Forward complete lines from ``stream`` to ``sink`` with ``prefix``, until EOF.
-
-    Reads fixed-size chunks rather than ``readline`` so an arbitrarily long line (a base64
-    image printed by mistake) cannot raise a limit error and stall the worker on a full pipe.
-    """
-    pending = b""
-    while chunk := await stream.read(_READ_CHUNK):
-        pending += chunk
-        *lines, pending = pending.split(b"\n")
-        for raw in lines:
-            sink(prefix + _text(raw), is_err)
-    if pending:
-        sink(prefix + _text(pending), is_err)
-
-
-def _text(raw: bytes) -> str:
-    return raw.decode("utf-8", errors="replace").rstrip("\r")
+    return WorkerProcess(
+        worker_id=worker_id,
+        label=label,
+        pid=transport.get_pid(),
+        transport=transport,
+        pipes=pipes,
+        transcript=transcript,
+        started_at=started_at,
+    )
 
 
 def worker_environment(

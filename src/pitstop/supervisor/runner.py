@@ -22,11 +22,14 @@ import httpx
 from pitstop.config import ServerConfig, SupervisorConfig
 from pitstop.errors import ConfigError, PitstopError
 from pitstop.storage.base import Store
-from pitstop.supervisor.banner import banner_lines, worker_count
-from pitstop.supervisor.pool import Pool, Reload, Scale, Stop
-from pitstop.supervisor.process import Sink, default_sink, worker_environment
+from pitstop.supervisor.banner import banner_lines, endpoint_note, worker_count
+from pitstop.supervisor.events import CrashReport, Reload, Scale, Stop
+from pitstop.supervisor.pool import Pool
+from pitstop.supervisor.preflight import check_data_dir, check_handler, default_endpoint_id
+from pitstop.supervisor.process import default_sink, worker_environment
 from pitstop.supervisor.reload import watch_changes
 from pitstop.supervisor.scaler import Demand, HttpDemand, Scaler, StoreDemand
+from pitstop.supervisor.transcript import Sink
 
 if TYPE_CHECKING:
     from pitstop.server.runner import RunningServer
@@ -52,13 +55,19 @@ class Supervisor:
         sink: Sink = default_sink,
     ) -> None:
         if not sup.endpoint_id:
-            sup = replace(sup, endpoint_id=Path(sup.handler_path).stem)
+            sup = replace(sup, endpoint_id=default_endpoint_id(sup.handler_path))
         self.sup = sup
         self.server_url = server_url.rstrip("/")
         self.worker_key = worker_key or FALLBACK_WORKER_KEY
         self.store = store
         self.ping_interval_ms = ping_interval_ms
-        self.pool = Pool(sup, self._env_for, sink=sink, report_unhealthy=self._report_unhealthy)
+        self.pool = Pool(
+            sup,
+            self._env_for,
+            sink=sink,
+            report_unhealthy=self._report_crash,
+            release_jobs=self._release_jobs,
+        )
         self._client: httpx.AsyncClient | None = None
         self._reload_stop = asyncio.Event()
 
@@ -131,17 +140,42 @@ class Supervisor:
             shutdown_grace=self.sup.drain_timeout,
         )
 
-    async def _report_unhealthy(self, worker_id: str, reason: str) -> None:
-        """RunPod's unhealthy ping, so ``/health`` counts the crash loop; errors are logged."""
+    async def _report_crash(self, report: CrashReport) -> None:
+        """RunPod's unhealthy ping for the crashed worker's id, so ``/health`` counts it at
+        once; ``exit_code`` and ``error`` are pitstop's additions (shown by ``pitstop health``).
+        The replacement's first heartbeat clears it. Errors are logged, never raised."""
         if self._client is None:
             return
-        url = f"{self.server_url}/v2/{self.sup.endpoint_id}/ping/{worker_id}"
-        params = {"status": "unhealthy", "check": "crash_loop", "reason": reason[:256]}
+        url = f"{self.server_url}/v2/{self.sup.endpoint_id}/ping/{report.worker_id}"
+        params = {
+            "status": "unhealthy",
+            "check": report.check,
+            "reason": report.reason[:256],
+            "exit_code": str(report.exit_code),
+            "error": report.error,
+        }
         try:
             response = await self._client.get(url, params=params)
             response.raise_for_status()
         except httpx.HTTPError as exc:
-            self.pool.log(f"could not report the crash loop to {url}: {exc}", error=True)
+            self.pool.log(f"could not report the crash to {url}: {exc}", error=True)
+
+    async def _release_jobs(self, worker_id: str) -> None:
+        """``job-release``: the jobs the exited worker still held go back to the queue now
+        (attempt counted, fenced), not when their lease expires. Errors are logged; the lease
+        expiry still recovers the jobs."""
+        if self._client is None:
+            return
+        url = f"{self.server_url}/v2/{self.sup.endpoint_id}/job-release/{worker_id}"
+        try:
+            response = await self._client.post(url, json={})
+            response.raise_for_status()
+        except httpx.HTTPError as exc:
+            self.pool.log(f"could not release the jobs of worker {worker_id}: {exc}", error=True)
+            return
+        released = response.json().get("released") or []
+        if released:
+            self.pool.log(f"worker {worker_id} exited holding {len(released)} job(s): requeued")
 
 
 def ping_interval_for(lease_s: float) -> int:
@@ -163,14 +197,6 @@ def default_store_url(sup: SupervisorConfig, srv: ServerConfig) -> str:
     return f"sqlite:///{Path(sup.data_dir) / 'pitstop.db'}"
 
 
-def check_handler(sup: SupervisorConfig) -> SupervisorConfig:
-    """The config with its endpoint id filled in; ConfigError for a missing handler file."""
-    path = Path(sup.handler_path)
-    if not sup.handler_path or not path.is_file():
-        raise ConfigError(f"handler file not found: {sup.handler_path or '(none given)'}")
-    return replace(sup, endpoint_id=sup.endpoint_id or path.stem)
-
-
 async def serve_async(
     sup: SupervisorConfig,
     srv: ServerConfig,
@@ -180,7 +206,8 @@ async def serve_async(
 ) -> int:
     """Start the server in-process, print how to call it, supervise workers until drained."""
     sup = check_handler(sup)
-    Path(sup.data_dir).mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 (once, at startup)
+    if srv.store_url == ServerConfig().store_url:
+        check_data_dir(sup.data_dir)
     srv = replace(srv, store_url=default_store_url(sup, srv))
     running = await _start_server(srv)
     try:
@@ -220,7 +247,7 @@ async def run_workers_async(
     sup = check_handler(sup)
     sink(
         f"pitstop | {sup.handler_path}: {worker_count(sup)} worker(s) for "
-        f"endpoint '{sup.endpoint_id}' at {sup.server_url}",
+        f"endpoint '{sup.endpoint_id}'{endpoint_note(sup)} at {sup.server_url}",
         False,
     )
     supervisor = Supervisor(sup, server_url=server_url, worker_key=sup.worker_key, sink=sink)
