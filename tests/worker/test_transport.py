@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
+import pitstop
 from pitstop.config import WorkerConfig
 from pitstop.serverless.transport import Backoff, Urls, parse_jobs, parse_stop_ids, user_agent
 from pitstop.serverless.version import runpod_version
@@ -64,6 +65,8 @@ def test_ping_url() -> None:
 
 def test_user_agent_prefix() -> None:
     assert user_agent().startswith(f"RunPod-Python-SDK/{runpod_version} (")
+    assert runpod_version == "1.12.0"  # the SDK version, as the official worker reports it
+    assert user_agent().endswith(f" pitstop/{pitstop.__version__}")
 
 
 def _response(body: bytes, ctype: str = "application/json") -> httpx.Response:

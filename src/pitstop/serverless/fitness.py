@@ -131,10 +131,8 @@ def report_unhealthy(cfg: WorkerConfig, check: str, reason: str) -> None:
 
 
 def _version() -> str:
-    try:
-        from pitstop.serverless.version import runpod_version
-    except ImportError:
-        from pitstop import __version__ as runpod_version
+    from pitstop.serverless.version import runpod_version
+
     return runpod_version
 
 

@@ -46,15 +46,19 @@ EMPTY_BACKOFF_MAX = 1.0
 
 
 def user_agent() -> str:
-    """RunPod's SDK User-Agent (the platform may key behaviour on its prefix)."""
+    """RunPod's SDK User-Agent (the platform may key behaviour on its prefix), then pitstop's
+    own product token."""
     import os
+
+    from pitstop import __version__
 
     ua = (
         f"RunPod-Python-SDK/{runpod_version} ({platform.system()} {platform.release()}; "
         f"{platform.machine()}) Language/Python {platform.python_version()}"
     )
     integration = os.environ.get("RUNPOD_UA_INTEGRATION")
-    return f"{ua} Integration/{integration}" if integration else ua
+    ua = f"{ua} Integration/{integration}" if integration else ua
+    return f"{ua} pitstop/{__version__}"
 
 
 def _append(url: str, params: str) -> str:

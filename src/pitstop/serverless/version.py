@@ -2,9 +2,11 @@
 
 ``SDK_VERSION`` is the runpod SDK whose worker and client API pitstop provides: it is
 ``runpod.__version__`` (worker code compares it), ``runpod.serverless.runpod_version`` and
-``runpod.version.get_version()``. pitstop's own version is ``pitstop.__version__``; the
-worker reports it on the wire (ping, User-Agent, error payloads) as ``runpod_version``, so a
-pitstop server can tell which runtime a worker runs. The start banner names both.
+``runpod.version.get_version()``, and the worker reports it on the wire (ping, User-Agent,
+error payloads) as ``runpod_version``, as the official SDK reports its own: RunPod's platform
+sees the SDK version whose protocol the worker speaks. pitstop's own version is
+``pitstop.__version__``; the worker names it in the start banner and as a ``pitstop/<ver>``
+product token at the end of its User-Agent.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ SDK_VERSION = "1.12.0"
 
 SDK_VERSION_TUPLE = (1, 12, 0)
 
-runpod_version: str = __version__
+runpod_version: str = SDK_VERSION
 """Reported where RunPod's SDK reports its own version (ping, User-Agent, error payloads)."""
 
 
