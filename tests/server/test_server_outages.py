@@ -7,13 +7,15 @@ Real outages only: SQLite on a small tmpfs the test fills up or remounts read-on
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from server_support import Worker  # type: ignore[import-not-found]
-from tests.support.outages import Tmpfs
+from server_support import Worker, eventually  # type: ignore[import-not-found]
+from tests.support.outages import RedisProcess, Tmpfs
 from tests.support.servers import ServerProcess
 
 from pitstop.server.runner import RunningServer
@@ -93,3 +95,62 @@ def _first_answer(send: Callable[[], httpx.Response], timeout: float = 5.0) -> h
         time.sleep(0.05)
 
 
+@pytest.fixture
+def redis_proc(tmp_path: Path) -> Iterator[RedisProcess]:
+    proc = RedisProcess(tmp_path / "redis")
+    yield proc
+    proc.close()
+
+
+async def test_redis_down_answers_503_and_recovers(start: Start, redis_proc: RedisProcess) -> None:
+    server = await start(store_url=f"{redis_proc.url}?timeout_s=0.5", take_wait=3.0)
+    async with httpx.AsyncClient(base_url=server.url, timeout=10) as c:
+        worker = Worker(c, "ep", "w1")
+        acked = (await c.post("/v2/ep/run", json={"input": 1})).json()["id"]
+        redis_proc.kill()
+
+        assert_unavailable(await c.post("/v2/ep/run", json={"input": 2}))
+        assert_unavailable(await worker.take())
+        assert_unavailable(await c.get(f"/v2/ep/status/{acked}"))
+
+        redis_proc.start()  # same port and data: every acknowledged write is back
+        await eventually(lambda: _answers(c.get(f"/v2/ep/status/{acked}")), timeout=5)
+        assert (await worker.take_job())["id"] == acked
+        assert (await worker.done(acked, {"output": "ok"})).status_code == 200
+        assert (await c.get(f"/v2/ep/status/{acked}")).json()["status"] == "COMPLETED"
+        listed = (await c.get("/pitstop/v1/jobs")).json()["jobs"]
+        assert [j["id"] for j in listed] == [acked]  # the refused submit stored nothing
+
+        # The wakeup subscriber reconnected: an idle take answers as soon as a job arrives.
+        take = asyncio.create_task(worker.take())
+        await asyncio.sleep(0.3)  # let the take start waiting (a wall-clock pause is the point)
+        started = time.monotonic()
+        fresh = (await c.post("/v2/ep/run", json={"input": 3})).json()["id"]
+        assert (await take).json()["id"] == fresh
+        assert time.monotonic() - started < 1.5  # woken, not the end of the 3 s hold
+
+
+async def test_redis_hung_answers_503_and_submit_outcome_is_knowable(
+    start: Start, redis_proc: RedisProcess
+) -> None:
+    server = await start(store_url=f"{redis_proc.url}?timeout_s=0.3")
+    async with httpx.AsyncClient(base_url=server.url, timeout=10) as c:
+        acked = (await c.post("/v2/ep/run", json={"input": 1})).json()["id"]
+        redis_proc.pause()
+        refused = await c.post("/v2/ep/run", json={"input": 2})
+        assert_unavailable(refused)
+        details = refused.json()["error"]["details"]
+        assert details["stored"] == "unknown"  # sent before Redis hung: it may have run
+        redis_proc.resume()
+
+        looked_up = await eventually(lambda: _answers(c.get(f"/v2/ep/status/{details['jobId']}")))
+        stored = looked_up.status_code == 200
+        listed = (await c.get("/pitstop/v1/jobs")).json()["jobs"]
+        expected = {acked, details["jobId"]} if stored else {acked}
+        assert {j["id"] for j in listed} == expected  # the lookup is final: nothing runs late
+        assert (await c.post("/v2/ep/run", json={"input": 3})).status_code == 200
+
+
+async def _answers(request: Awaitable[httpx.Response]) -> httpx.Response | None:
+    response = await request
+    return None if response.status_code == 503 else response
