@@ -79,6 +79,8 @@ class WorkerConfig:
     """Wait after a 429 from job-take (RunPod's 5 s)."""
     result_attempts: int = 5
     result_backoff: float = 0.5
+    unavailable_wait: float = 120.0
+    """How long result POSTs wait out 503 answers (``Retry-After``) before giving up."""
     shutdown_grace: float = 30.0
     """How long in-flight jobs may run after SIGTERM before the worker gives up on them."""
     concurrency: int = 1
@@ -115,6 +117,7 @@ class WorkerConfig:
             rate_limit_wait=env_float(env, "PITSTOP_WORKER_RATE_LIMIT_WAIT", 5.0),
             result_attempts=env_int(env, "PITSTOP_WORKER_RESULT_ATTEMPTS", 5),
             result_backoff=env_float(env, "PITSTOP_WORKER_RESULT_BACKOFF", 0.5),
+            unavailable_wait=env_float(env, "PITSTOP_WORKER_UNAVAILABLE_WAIT", 120.0),
             shutdown_grace=env_float(env, "PITSTOP_WORKER_SHUTDOWN_GRACE", 30.0),
             concurrency=max(1, env_int(env, "PITSTOP_CONCURRENCY", 1)),
             log_level=env.get("RUNPOD_LOG_LEVEL") or env.get("RUNPOD_DEBUG_LEVEL") or "DEBUG",

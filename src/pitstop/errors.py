@@ -12,9 +12,9 @@
     │   ├── StaleAttempt         409 a worker reported on an attempt it no longer owns
     │   ├── PayloadTooLarge      413 body over the configured limit
     │   ├── QueueFull            429 queue over its bound (``retry_after`` seconds)
-    │   ├── ServerError          500 anything unexpected on the server
-    │   └── Unavailable          503 overloaded: retry after ``retry_after`` seconds
-    │       └── StoreUnavailable 503 the store is down, full or read-only (also a StorageError)
+    │   └── ServerError          500 anything unexpected on the server (5xx)
+    │       └── Unavailable      503 nothing was done: retry after ``retry_after`` seconds
+    │           └── StoreUnavailable  the store is down, full or read-only (a StorageError)
     ├── TransportError           the server could not be reached (connection, timeout)
     ├── JobError                 a job ended badly, raised by clients
     │   ├── JobFailed            FAILED (``error`` holds the worker's error string)
@@ -130,7 +130,7 @@ class ServerError(ApiError):
     code = "internal_error"
 
 
-class Unavailable(_RetryLater):
+class Unavailable(_RetryLater, ServerError):
     """503: the server cannot take this request now (too many connections or bytes in flight);
     nothing was done, so any request may be sent again after ``retry_after`` seconds."""
 

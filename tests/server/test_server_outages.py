@@ -133,7 +133,8 @@ async def test_redis_down_answers_503_and_recovers(start: Start, redis_proc: Red
 async def test_redis_hung_answers_503_and_submit_outcome_is_knowable(
     start: Start, redis_proc: RedisProcess
 ) -> None:
-    server = await start(store_url=f"{redis_proc.url}?timeout_s=0.3")
+    # No sweeper pass while Redis hangs: the submit is the only command in flight.
+    server = await start(store_url=f"{redis_proc.url}?timeout_s=0.3", sweep_interval=60)
     async with httpx.AsyncClient(base_url=server.url, timeout=10) as c:
         acked = (await c.post("/v2/ep/run", json={"input": 1})).json()["id"]
         redis_proc.pause()
