@@ -160,7 +160,10 @@ class ServerConfig:
     """A worker counts in ``/health`` while its last ping or take is this recent."""
     webhook_timeout: float = 10.0
     webhook_attempts: int = 3
+    """Attempts per webhook (each failure of any kind counts) before it is marked failed."""
     webhook_backoff: float = 10.0
+    webhook_allow: tuple[str, ...] = ()
+    """Hosts and CIDR ranges webhooks may reach although they are not public addresses."""
     log_level: str = "info"
 
     @classmethod
@@ -190,6 +193,10 @@ class ServerConfig:
             max_run_body=env_int(env, "PITSTOP_MAX_RUN_BODY", d.max_run_body),
             max_runsync_body=env_int(env, "PITSTOP_MAX_RUNSYNC_BODY", d.max_runsync_body),
             max_queue=env_int(env, "PITSTOP_MAX_QUEUE", 0) or None,
+            webhook_timeout=env_float(env, "PITSTOP_WEBHOOK_TIMEOUT", d.webhook_timeout),
+            webhook_attempts=env_int(env, "PITSTOP_WEBHOOK_ATTEMPTS", d.webhook_attempts),
+            webhook_backoff=env_float(env, "PITSTOP_WEBHOOK_BACKOFF", d.webhook_backoff),
+            webhook_allow=keys("PITSTOP_WEBHOOK_ALLOW"),
             log_level=env.get("PITSTOP_LOG_LEVEL", d.log_level),
         )
 

@@ -97,6 +97,13 @@ SERVER_FLAGS: tuple[Flag, ...] = (
     Flag("--webhook-timeout", "webhook_timeout", float, "Seconds per webhook call."),
     Flag("--webhook-attempts", "webhook_attempts", int, "Webhook calls before giving up."),
     Flag("--webhook-backoff", "webhook_backoff", float, "Seconds between webhook calls."),
+    Flag(
+        "--webhook-allow",
+        "webhook_allow",
+        str,
+        "Host or CIDR webhooks may reach although not public (repeatable).",
+        multiple=True,
+    ),
     Flag("--log-level", "log_level", str, "Server log level."),
 )
 

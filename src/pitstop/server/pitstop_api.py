@@ -16,7 +16,7 @@ from pitstop.models import JobStatus
 from pitstop.server.bodies import json_response
 from pitstop.server.errors import ERROR_RESPONSES
 from pitstop.server.state import ServerState
-from pitstop.server.views import log_body, record_body, summary_body
+from pitstop.server.views import log_body, record_body, summary_body, webhook_view
 
 
 def _state(request: Request) -> ServerState:
@@ -36,12 +36,14 @@ def _int_param(request: Request, name: str, default: int, lo: int, hi: int) -> i
 
 
 async def get_job(request: Request, job_id: str) -> Response:
-    """The full stored record of a job."""
+    """The full stored record of a job, with its webhook deliveries."""
     state = _state(request)
     job = await state.store.get(job_id)
     if job is None:
         raise NotFound(f"job {job_id!r} not found")
-    return json_response(record_body(job))
+    record = record_body(job)
+    record["webhooks"] = [webhook_view(d) for d in await state.store.webhook_deliveries(job_id)]
+    return json_response(record)
 
 
 async def get_logs(request: Request, job_id: str) -> Response:

@@ -17,6 +17,7 @@ from pitstop import __version__
 from pitstop.config import ServerConfig
 from pitstop.server.auth import Auth
 from pitstop.server.metrics import Metrics
+from pitstop.ssrf import Allowlist
 from pitstop.storage.base import Store, Watch
 
 log = logging.getLogger("pitstop.server")
@@ -47,6 +48,7 @@ class ServerState:
     store: Store
     auth: Auth
     metrics: Metrics = field(default_factory=Metrics)
+    webhook_allow: Allowlist = field(default_factory=Allowlist)
     version: str = __version__
     closing: bool = False
     unhealthy: dict[str, Unhealthy] = field(default_factory=dict)
