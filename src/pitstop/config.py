@@ -156,6 +156,16 @@ class ServerConfig:
     max_worker_body: int = 64 * 1024 * 1024
     max_queue: int | None = None
     """Bound on ``IN_QUEUE`` jobs per endpoint; over it ``run`` answers 429."""
+    max_inflight_bytes: int = 256 * 1024 * 1024
+    """Request body bytes held at once over all requests; past it requests answer 503."""
+    header_timeout: float = 10.0
+    """A connection whose request head is not complete this long after it began is closed."""
+    keep_alive_timeout: float = 75.0
+    """An idle kept-alive connection is closed after this long (longer than any client's
+    pause between requests, so a reused connection is not closed under a busy client)."""
+    max_connections: int | None = None
+    """Open connections at once (None: the file descriptor limit minus a reserve); beyond
+    it a new connection is answered 503 and closed."""
     worker_seen_s: float = 60.0
     """A worker counts in ``/health`` while its last ping or take is this recent."""
     webhook_timeout: float = 10.0
@@ -193,6 +203,10 @@ class ServerConfig:
             max_run_body=env_int(env, "PITSTOP_MAX_RUN_BODY", d.max_run_body),
             max_runsync_body=env_int(env, "PITSTOP_MAX_RUNSYNC_BODY", d.max_runsync_body),
             max_queue=env_int(env, "PITSTOP_MAX_QUEUE", 0) or None,
+            max_inflight_bytes=env_int(env, "PITSTOP_MAX_INFLIGHT_BYTES", d.max_inflight_bytes),
+            header_timeout=env_float(env, "PITSTOP_HEADER_TIMEOUT", d.header_timeout),
+            keep_alive_timeout=env_float(env, "PITSTOP_KEEP_ALIVE_TIMEOUT", d.keep_alive_timeout),
+            max_connections=env_int(env, "PITSTOP_MAX_CONNECTIONS", 0) or None,
             webhook_timeout=env_float(env, "PITSTOP_WEBHOOK_TIMEOUT", d.webhook_timeout),
             webhook_attempts=env_int(env, "PITSTOP_WEBHOOK_ATTEMPTS", d.webhook_attempts),
             webhook_backoff=env_float(env, "PITSTOP_WEBHOOK_BACKOFF", d.webhook_backoff),

@@ -28,7 +28,6 @@ from pitstop.server.state import ServerState
 from pitstop.server.sweeper import sweep_forever
 from pitstop.server.webhooks import deliver_forever
 from pitstop.server.worker_api import add_worker_routes
-from pitstop.ssrf import Allowlist
 from pitstop.storage import make_store
 from pitstop.storage.base import Store
 
@@ -91,12 +90,7 @@ def create_app(
     own_store = store is None
     if store is None:
         store = store_for(config)
-    state = ServerState(
-        config=config,
-        store=store,
-        auth=Auth(config),
-        webhook_allow=Allowlist(config.webhook_allow),
-    )
+    state = ServerState(config=config, store=store, auth=Auth(config))
     app = FastPathApp(
         title="pitstop",
         version=__version__,
