@@ -137,6 +137,13 @@ class ServerConfig:
     store_url: str = "sqlite:///pitstop-data/pitstop.db"
     client_keys: tuple[str, ...] = ()
     worker_keys: tuple[str, ...] = ()
+    endpoint_keys: tuple[str, ...] = ()
+    """``ENDPOINT=KEY`` entries: client keys valid for one endpoint's routes only."""
+    api_key_file: str | None = None
+    """File of client keys, one a line (keeps them out of ``ps``); added to ``client_keys``."""
+    worker_key_file: str | None = None
+    endpoint_key_file: str | None = None
+    """File of ``ENDPOINT=KEY`` lines."""
     allow_public_without_keys: bool = False
     lease_s: float = 30.0
     """How long a taken job stays leased without a ping renewing it."""
@@ -191,6 +198,10 @@ class ServerConfig:
             store_url=env.get("PITSTOP_STORE", d.store_url),
             client_keys=keys("PITSTOP_API_KEYS"),
             worker_keys=keys("PITSTOP_WORKER_KEYS"),
+            endpoint_keys=keys("PITSTOP_ENDPOINT_KEYS"),
+            api_key_file=env.get("PITSTOP_API_KEY_FILE") or None,
+            worker_key_file=env.get("PITSTOP_WORKER_KEY_FILE") or None,
+            endpoint_key_file=env.get("PITSTOP_ENDPOINT_KEY_FILE") or None,
             allow_public_without_keys=env_bool(env, "PITSTOP_ALLOW_NO_AUTH", False),
             lease_s=env_float(env, "PITSTOP_LEASE", d.lease_s),
             max_attempts=env_int(env, "PITSTOP_MAX_ATTEMPTS", d.max_attempts),

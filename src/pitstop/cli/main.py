@@ -73,6 +73,16 @@ SERVER_FLAGS: tuple[Flag, ...] = (
     Flag("--store", "store_url", str, "Store URL: sqlite:///PATH or redis://HOST:PORT/DB."),
     Flag("--api-key", "client_keys", str, "Client API key (repeatable).", multiple=True),
     Flag("--worker-key", "worker_keys", str, "Worker API key (repeatable).", multiple=True),
+    Flag(
+        "--endpoint-key",
+        "endpoint_keys",
+        str,
+        "ENDPOINT=KEY: a client key for that endpoint only (repeatable).",
+        multiple=True,
+    ),
+    Flag("--api-key-file", "api_key_file", str, "File of client keys, one a line."),
+    Flag("--worker-key-file", "worker_key_file", str, "File of worker keys, one a line."),
+    Flag("--endpoint-key-file", "endpoint_key_file", str, "File of ENDPOINT=KEY lines."),
     Flag("--allow-no-auth", "allow_public_without_keys", bool, "Serve without keys."),
     Flag("--lease", "lease_s", float, "Seconds a taken job stays leased without a ping."),
     Flag("--max-attempts", "max_attempts", int, "Claims per job before a lost lease fails it."),
@@ -176,7 +186,18 @@ def server(**values: Any) -> None:
     run(server_config(values))
 
 
-SERVE_FLAGS = ("--host", "--port", "--store", "--api-key", "--worker-key")
+SERVE_FLAGS = (
+    "--host",
+    "--port",
+    "--store",
+    "--api-key",
+    "--worker-key",
+    "--endpoint-key",
+    "--api-key-file",
+    "--worker-key-file",
+    "--endpoint-key-file",
+    "--webhook-allow",
+)
 
 
 @main.command()

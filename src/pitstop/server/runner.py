@@ -28,6 +28,7 @@ from fastapi import FastAPI
 from pitstop.config import ServerConfig
 from pitstop.errors import ConfigError, StorageError
 from pitstop.server.app import create_app, store_for
+from pitstop.server.auth import Keys
 from pitstop.server.connections import protocol_options
 from pitstop.storage.base import Store
 
@@ -46,7 +47,7 @@ def is_loopback(host: str) -> bool:
 
 def check_bind(config: ServerConfig) -> None:
     """Refuse a public bind without client keys (unless explicitly allowed); log the choice."""
-    if config.client_keys:
+    if Keys.of(config).any_client:
         return
     if not is_loopback(config.host):
         if not config.allow_public_without_keys:
