@@ -291,8 +291,8 @@ class Writer:
         by_loop: dict[asyncio.AbstractEventLoop, list[_Settled]] = {}
         for (_fn, _args, _future, loop), outcome in zip(batch, settled, strict=True):
             by_loop.setdefault(loop, []).append(outcome)
-            if isinstance(outcome[2], StoreUnavailable):
-                self._reopen = True
+            if isinstance(outcome[2], StoreUnavailable) and self.path != ":memory:":
+                self._reopen = True  # (a new in-memory database would be an empty one)
         pending = keys or None
         for loop, outcomes in by_loop.items():
             try:
