@@ -163,7 +163,7 @@ class ServerConfig:
     max_worker_body: int = 64 * 1024 * 1024
     max_queue: int | None = None
     """Bound on ``IN_QUEUE`` jobs per endpoint; over it ``run`` answers 429."""
-    max_inflight_bytes: int = 256 * 1024 * 1024
+    max_inflight_bytes: int = 128 * 1024 * 1024
     """Request body bytes held at once over all requests; past it requests answer 503."""
     header_timeout: float = 10.0
     """A connection whose request head is not complete this long after it began is closed."""
