@@ -123,7 +123,12 @@ async def test_redis_down_answers_503_and_recovers(start: Start, redis_proc: Red
 
         # The wakeup subscriber reconnected: an idle take answers as soon as a job arrives.
         take = asyncio.create_task(worker.take())
-        await asyncio.sleep(0.3)  # let the take start waiting (a wall-clock pause is the point)
+
+        async def take_waiting() -> bool:  # its empty claim recorded the worker idle
+            health = (await c.get("/v2/ep/health")).json()
+            return bool(health["workers"]["idle"] == 1)
+
+        await eventually(take_waiting)
         started = time.monotonic()
         fresh = (await c.post("/v2/ep/run", json={"input": 3})).json()["id"]
         assert (await take).json()["id"] == fresh
