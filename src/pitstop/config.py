@@ -79,6 +79,8 @@ class WorkerConfig:
     """Wait after a 429 from job-take (RunPod's 5 s)."""
     result_attempts: int = 5
     result_backoff: float = 0.5
+    unavailable_wait: float = 120.0
+    """How long result POSTs wait out 503 answers (``Retry-After``) before giving up."""
     shutdown_grace: float = 30.0
     """How long in-flight jobs may run after SIGTERM before the worker gives up on them."""
     concurrency: int = 1
@@ -115,6 +117,7 @@ class WorkerConfig:
             rate_limit_wait=env_float(env, "PITSTOP_WORKER_RATE_LIMIT_WAIT", 5.0),
             result_attempts=env_int(env, "PITSTOP_WORKER_RESULT_ATTEMPTS", 5),
             result_backoff=env_float(env, "PITSTOP_WORKER_RESULT_BACKOFF", 0.5),
+            unavailable_wait=env_float(env, "PITSTOP_WORKER_UNAVAILABLE_WAIT", 120.0),
             shutdown_grace=env_float(env, "PITSTOP_WORKER_SHUTDOWN_GRACE", 30.0),
             concurrency=max(1, env_int(env, "PITSTOP_CONCURRENCY", 1)),
             log_level=env.get("RUNPOD_LOG_LEVEL") or env.get("RUNPOD_DEBUG_LEVEL") or "DEBUG",
@@ -134,6 +137,13 @@ class ServerConfig:
     store_url: str = "sqlite:///pitstop-data/pitstop.db"
     client_keys: tuple[str, ...] = ()
     worker_keys: tuple[str, ...] = ()
+    endpoint_keys: tuple[str, ...] = ()
+    """``ENDPOINT=KEY`` entries: client keys valid for one endpoint's routes only."""
+    api_key_file: str | None = None
+    """File of client keys, one a line (keeps them out of ``ps``); added to ``client_keys``."""
+    worker_key_file: str | None = None
+    endpoint_key_file: str | None = None
+    """File of ``ENDPOINT=KEY`` lines."""
     allow_public_without_keys: bool = False
     lease_s: float = 30.0
     """How long a taken job stays leased without a ping renewing it."""
@@ -153,11 +163,24 @@ class ServerConfig:
     max_worker_body: int = 64 * 1024 * 1024
     max_queue: int | None = None
     """Bound on ``IN_QUEUE`` jobs per endpoint; over it ``run`` answers 429."""
+    max_inflight_bytes: int = 128 * 1024 * 1024
+    """Request body bytes held at once over all requests; past it requests answer 503."""
+    header_timeout: float = 10.0
+    """A connection whose request head is not complete this long after it began is closed."""
+    keep_alive_timeout: float = 75.0
+    """An idle kept-alive connection is closed after this long (longer than any client's
+    pause between requests, so a reused connection is not closed under a busy client)."""
+    max_connections: int | None = None
+    """Open connections at once (None: the file descriptor limit minus a reserve); beyond
+    it a new connection is answered 503 and closed."""
     worker_seen_s: float = 60.0
     """A worker counts in ``/health`` while its last ping or take is this recent."""
     webhook_timeout: float = 10.0
     webhook_attempts: int = 3
+    """Attempts per webhook (each failure of any kind counts) before it is marked failed."""
     webhook_backoff: float = 10.0
+    webhook_allow: tuple[str, ...] = ()
+    """Hosts and CIDR ranges webhooks may reach although they are not public addresses."""
     log_level: str = "info"
 
     @classmethod
@@ -175,6 +198,10 @@ class ServerConfig:
             store_url=env.get("PITSTOP_STORE", d.store_url),
             client_keys=keys("PITSTOP_API_KEYS"),
             worker_keys=keys("PITSTOP_WORKER_KEYS"),
+            endpoint_keys=keys("PITSTOP_ENDPOINT_KEYS"),
+            api_key_file=env.get("PITSTOP_API_KEY_FILE") or None,
+            worker_key_file=env.get("PITSTOP_WORKER_KEY_FILE") or None,
+            endpoint_key_file=env.get("PITSTOP_ENDPOINT_KEY_FILE") or None,
             allow_public_without_keys=env_bool(env, "PITSTOP_ALLOW_NO_AUTH", False),
             lease_s=env_float(env, "PITSTOP_LEASE", d.lease_s),
             max_attempts=env_int(env, "PITSTOP_MAX_ATTEMPTS", d.max_attempts),
@@ -187,6 +214,14 @@ class ServerConfig:
             max_run_body=env_int(env, "PITSTOP_MAX_RUN_BODY", d.max_run_body),
             max_runsync_body=env_int(env, "PITSTOP_MAX_RUNSYNC_BODY", d.max_runsync_body),
             max_queue=env_int(env, "PITSTOP_MAX_QUEUE", 0) or None,
+            max_inflight_bytes=env_int(env, "PITSTOP_MAX_INFLIGHT_BYTES", d.max_inflight_bytes),
+            header_timeout=env_float(env, "PITSTOP_HEADER_TIMEOUT", d.header_timeout),
+            keep_alive_timeout=env_float(env, "PITSTOP_KEEP_ALIVE_TIMEOUT", d.keep_alive_timeout),
+            max_connections=env_int(env, "PITSTOP_MAX_CONNECTIONS", 0) or None,
+            webhook_timeout=env_float(env, "PITSTOP_WEBHOOK_TIMEOUT", d.webhook_timeout),
+            webhook_attempts=env_int(env, "PITSTOP_WEBHOOK_ATTEMPTS", d.webhook_attempts),
+            webhook_backoff=env_float(env, "PITSTOP_WEBHOOK_BACKOFF", d.webhook_backoff),
+            webhook_allow=keys("PITSTOP_WEBHOOK_ALLOW"),
             log_level=env.get("PITSTOP_LOG_LEVEL", d.log_level),
         )
 

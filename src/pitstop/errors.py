@@ -12,7 +12,9 @@
     │   ├── StaleAttempt         409 a worker reported on an attempt it no longer owns
     │   ├── PayloadTooLarge      413 body over the configured limit
     │   ├── QueueFull            429 queue over its bound (``retry_after`` seconds)
-    │   └── ServerError          500 anything unexpected on the server
+    │   └── ServerError          500 anything unexpected on the server (5xx)
+    │       └── Unavailable      503 nothing was done: retry after ``retry_after`` seconds
+    │           └── StoreUnavailable  the store is down, full or read-only (a StorageError)
     ├── TransportError           the server could not be reached (connection, timeout)
     ├── JobError                 a job ended badly, raised by clients
     │   ├── JobFailed            FAILED (``error`` holds the worker's error string)
@@ -21,6 +23,7 @@
     ├── WaitTimeout              a client stopped waiting before the job finished
     ├── WebhookVerificationError a webhook delivery's signature or timestamp did not check out
     ├── StorageError             the store failed or answered something impossible
+    │   └── StoreUnavailable     (see above) a transient outage: nothing was written
     ├── RunPodError              ``runpod.error.RunPodError`` (the official SDK's root)
     │   ├── AuthenticationError  ``runpod.error.AuthenticationError``
     │   └── QueryError           ``runpod.error.QueryError`` (``query`` attribute)
@@ -31,6 +34,7 @@
 The server turns an ``ApiError`` into ``{"error": {"code": ..., "message": ...}}`` with
 ``status``; the client turns such a response back into the same class with
 :func:`error_for_status`. Both sides use :data:`STATUS_CLASSES`, so the mapping lives here only.
+Errors with a ``retry_after`` attribute (429, 503) are answered with a ``Retry-After`` header.
 """
 
 from __future__ import annotations
@@ -111,15 +115,19 @@ class PayloadTooLarge(ApiError):
     code = "payload_too_large"
 
 
-class QueueFull(ApiError):
-    """429: the endpoint's queue is over its configured bound; retry after ``retry_after`` s."""
-
-    status = 429
-    code = "queue_full"
+class _RetryLater(ApiError):
+    """An error that tells the caller when to try again (``Retry-After``, seconds)."""
 
     def __init__(self, message: str, *, retry_after: float = 1.0, details: Any = None) -> None:
         super().__init__(message, details=details)
         self.retry_after = retry_after
+
+
+class QueueFull(_RetryLater):
+    """429: the endpoint's queue is over its configured bound; retry after ``retry_after`` s."""
+
+    status = 429
+    code = "queue_full"
 
 
 class ServerError(ApiError):
@@ -127,6 +135,14 @@ class ServerError(ApiError):
 
     status = 500
     code = "internal_error"
+
+
+class Unavailable(_RetryLater, ServerError):
+    """503: the server cannot take this request now (too many connections or bytes in flight);
+    nothing was done, so any request may be sent again after ``retry_after`` seconds."""
+
+    status = 503
+    code = "unavailable"
 
 
 class TransportError(PitstopError):
@@ -235,15 +251,40 @@ class CloudApiUnavailable(UnsupportedOperation, RunPodError):
         self.operation = operation
 
 
+class StoreUnavailable(Unavailable, StorageError):
+    """503: the store is unreachable, timing out, full or read-only.
+
+    Raised only when the failed operation wrote nothing (a refused or rolled-back write), so
+    the request is safe to repeat after ``retry_after`` seconds, a submit included.
+    """
+
+    code = "store_unavailable"
+
+
 STATUS_CLASSES: dict[int, type[ApiError]] = {
     cls.status: cls
-    for cls in (BadRequest, Unauthorized, NotFound, StaleAttempt, PayloadTooLarge, QueueFull)
+    for cls in (
+        BadRequest,
+        Unauthorized,
+        NotFound,
+        StaleAttempt,
+        PayloadTooLarge,
+        QueueFull,
+        Unavailable,
+    )
 }
+CODE_CLASSES: dict[str, type[ApiError]] = {StoreUnavailable.code: StoreUnavailable}
+"""Classes told apart by ``code`` where one status has several (503)."""
 
 
-def error_for_status(status: int, message: str, details: Any = None) -> ApiError:
-    """Build the ``ApiError`` subclass for an HTTP status (500 family for anything unknown)."""
-    cls = STATUS_CLASSES.get(status, ServerError)
+def error_for_status(
+    status: int, message: str, details: Any = None, code: str | None = None
+) -> ApiError:
+    """Build the ``ApiError`` subclass for an HTTP status and error ``code`` (500 family for
+    anything unknown)."""
+    cls = CODE_CLASSES.get(code or "") or STATUS_CLASSES.get(status, ServerError)
+    if cls.status != status:
+        cls = STATUS_CLASSES.get(status, ServerError)
     error = cls(message, details=details)
     if status not in STATUS_CLASSES:
         error.status = status

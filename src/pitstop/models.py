@@ -7,6 +7,7 @@ Times are UNIX seconds (``float``) inside pitstop and milliseconds (``int``) on 
 from __future__ import annotations
 
 import enum
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -200,11 +201,25 @@ class WebhookDelivery:
     id: str
     job_id: str
     url: str
-    payload: dict[str, Any]
+    payload_json: str
+    """The body as stored with the terminal transition (sent if the job is gone by then);
+    kept as text so one unreadable payload cannot break reading the others."""
     attempts: int = 0
     next_at: float = 0.0
     delivered: bool = False
     last_error: str | None = None
+    failed: bool = False
+    """Given up after the configured number of attempts."""
+
+    @property
+    def payload(self) -> Any:
+        """The stored body, decoded."""
+        return json.loads(self.payload_json)
+
+    @property
+    def state(self) -> str:
+        """``pending``, ``delivered`` or ``failed``."""
+        return "delivered" if self.delivered else "failed" if self.failed else "pending"
 
 
 @dataclass(frozen=True)

@@ -125,6 +125,7 @@ class Receiver:
     def __init__(self, failures: int = 0) -> None:
         self.failures = failures
         self.bodies: list[Any] = []
+        self.hosts: list[str] = []
         self.requests = 0
         self._server: asyncio.AbstractServer | None = None
         self.url = ""
@@ -149,6 +150,8 @@ class Receiver:
             for line in head.decode().split("\r\n"):
                 if line.lower().startswith("content-length:"):
                     length = int(line.split(":", 1)[1])
+                if line.lower().startswith("host:"):
+                    self.hosts.append(line.split(":", 1)[1].strip())
             body = await reader.readexactly(length)
             self.requests += 1
             if self.requests <= self.failures:

@@ -27,7 +27,7 @@ def _local_server(tmp_path: Path, port: int) -> subprocess.Popen[bytes]:
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("RUNPOD_", "PITSTOP_", "TEST_"))
     }
-    env.update(HOME=str(tmp_path), RUNPOD_LOG_LEVEL="WARN")
+    env.update(HOME=str(tmp_path), RUNPOD_LOG_LEVEL="WARN", PITSTOP_WEBHOOK_ALLOW="127.0.0.1")
     handler = str(REPO / "tests" / "handlers" / "sync_handler.py")
     log = open(tmp_path / "local.log", "wb")  # noqa: SIM115
     args = ["--rp_serve_api", "--rp_api_port", str(port), "--rp_api_host", "127.0.0.1"]

@@ -195,3 +195,36 @@ def test_startup_errors_are_one_line_and_exit_2(tmp_path: Path, case: str, expec
     assert done.stderr.strip().count("\n") == 0, f"more than one line: {done.stderr}"
     assert expected in done.stderr
     assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_keys_from_a_file_and_an_endpoint_key_serve_jobs(tmp_path: Path) -> None:
+    """Only key files and an endpoint key given: the workers still get in (a worker key is
+    made for them), the endpoint key runs jobs, and the file's key is not in ``ps``."""
+    keys = tmp_path / "client-keys"
+    keys.write_text("operator-key-from-file\n")
+    log = tmp_path / "serve.log"
+    command = [*PITSTOP, "serve", str(HANDLERS / "sleepy.py"), "--port", "0"]
+    command += ["--data-dir", str(tmp_path / "data"), "--api-key-file", str(keys)]
+    command += ["--endpoint-key", "sleepy=team-key"]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=serve_env())
+    try:
+        url = wait_for_output(log, r"endpoint: (http://\S+)/v2/sleepy", proc, 20)
+        assert b"operator-key-from-file" not in Path(f"/proc/{proc.pid}/cmdline").read_bytes()
+        done = httpx.post(
+            f"{url}/v2/sleepy/runsync?wait=20000",
+            json={"input": {"sleep": 0}},
+            headers={"Authorization": "Bearer team-key"},
+            timeout=30,
+        ).json()
+        assert done["status"] == "COMPLETED", f"{done}\n{log.read_text(errors='replace')}"
+        other = httpx.get(f"{url}/v2/other/health", headers={"Authorization": "Bearer team-key"})
+        assert other.status_code == 401
+        assert "operator-key-from-file" not in log.read_text(errors="replace")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

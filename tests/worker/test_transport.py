@@ -9,7 +9,8 @@ import pytest
 
 import pitstop
 from pitstop.config import WorkerConfig
-from pitstop.serverless.transport import Backoff, Urls, parse_jobs, parse_stop_ids, user_agent
+from pitstop.serverless.backoff import Backoff
+from pitstop.serverless.transport import Urls, parse_jobs, parse_stop_ids, user_agent
 from pitstop.serverless.version import runpod_version
 
 BASE = "http://h/v2/ep"
@@ -177,3 +178,43 @@ def test_ping_id_list_is_capped_at_a_comma() -> None:
     query = parse_qs(urlsplit(urls().ping_url(ids)).query)
     sent = query["job_id"][0].split(",")
     assert 0 < len(sent) < 2000 and sent == ids[: len(sent)]
+
+
+def _platform_transport(platform: Any, **overrides: Any) -> Any:
+    from pitstop.serverless.transport import Transport
+
+    cfg = WorkerConfig.from_env(platform.env(pod_id="pod1"))
+    for name, value in overrides.items():
+        setattr(cfg, name, value)
+    return Transport(cfg, Urls.from_config(cfg))
+
+
+async def test_take_and_stop_poll_wait_out_a_503_as_retry_after_says(platform: Any) -> None:
+    from tests.support.platform import Reply
+
+    unavailable = Reply(503, {"error": {"code": "store_unavailable"}}, headers={"Retry-After": "3"})
+    platform.script("take", unavailable)
+    platform.script("stop", unavailable)
+    transport = _platform_transport(platform, backoff_base=0.01)
+    taken = await transport.take(1, False)
+    assert taken.failed and taken.wait == 3.0  # not the 10 ms backoff
+    assert await transport.stop_poll() == ([], 3.0)
+    await transport.aclose()
+
+
+async def test_result_post_outlives_503s_without_using_up_attempts(platform: Any) -> None:
+    import time
+
+    from tests.support.platform import Reply
+
+    platform.script("done", Reply(503, headers={"Retry-After": "1"}), Reply(500))
+    transport = _platform_transport(platform, result_attempts=2, result_backoff=0.01)
+    started = time.monotonic()
+    url = transport.urls.result_url("j1", False)
+    assert await transport.post(url, b'{"output": 1}', {}) == 200
+    assert time.monotonic() - started >= 1.0  # waited as the server asked
+    assert len(platform.results("j1")) == 3  # 503 (waited out), 500 (one attempt), 200
+    transport.cfg.unavailable_wait = 0.5  # a hint beyond the budget is an ordinary failure
+    platform.script("done", Reply(503, headers={"Retry-After": "1"}), Reply(503))
+    assert await transport.post(url, b'{"output": 1}', {}) == 503
+    await transport.aclose()

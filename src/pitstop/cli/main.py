@@ -72,6 +72,10 @@ SERVER_FLAGS: tuple[Flag, ...] = (
     Flag("--store", "store_url", str, "Store URL: sqlite:///PATH or redis://HOST:PORT/DB."),
     Flag("--api-key", "client_keys", str, "Client API key (repeatable).", multiple=True),
     Flag("--worker-key", "worker_keys", str, "Worker API key (repeatable).", multiple=True),
+    Flag("--endpoint-key", "endpoint_keys", str, "EP=KEY: key for one endpoint.", multiple=True),
+    Flag("--api-key-file", "api_key_file", str, "File of client keys, one a line."),
+    Flag("--worker-key-file", "worker_key_file", str, "File of worker keys, one a line."),
+    Flag("--endpoint-key-file", "endpoint_key_file", str, "File of ENDPOINT=KEY lines."),
     Flag("--allow-no-auth", "allow_public_without_keys", bool, "Serve without keys."),
     Flag("--lease", "lease_s", float, "Seconds a taken job stays leased without a ping."),
     Flag("--max-attempts", "max_attempts", int, "Claims per job before a lost lease fails it."),
@@ -92,10 +96,17 @@ SERVER_FLAGS: tuple[Flag, ...] = (
     Flag("--max-runsync-body", "max_runsync_body", int, "Largest /runsync body (bytes)."),
     Flag("--max-worker-body", "max_worker_body", int, "Largest worker POST body (bytes)."),
     Flag("--max-queue", "max_queue", int, "Queued jobs per endpoint before /run answers 429."),
+    Flag("--max-inflight-bytes", "max_inflight_bytes", int, "Body bytes held at once (503)."),
+    Flag("--header-timeout", "header_timeout", float, "Seconds to send a request head."),
+    Flag("--keep-alive-timeout", "keep_alive_timeout", float, "Idle keep-alive seconds."),
+    Flag("--max-connections", "max_connections", int, "Open connections (default: by ulimit)."),
     Flag("--worker-seen", "worker_seen_s", float, "Seconds a worker counts in /health."),
     Flag("--webhook-timeout", "webhook_timeout", float, "Seconds per webhook call."),
     Flag("--webhook-attempts", "webhook_attempts", int, "Webhook calls before giving up."),
     Flag("--webhook-backoff", "webhook_backoff", float, "Seconds between webhook calls."),
+    Flag(
+        "--webhook-allow", "webhook_allow", str, "Internal HOST|CIDR for webhooks.", multiple=True
+    ),
     Flag("--log-level", "log_level", str, "Server log level."),
 )
 
@@ -154,7 +165,18 @@ def server(**values: Any) -> None:
     run(server_config(values))
 
 
-SERVE_FLAGS = ("--host", "--port", "--store", "--api-key", "--worker-key")
+SERVE_FLAGS = (
+    "--host",
+    "--port",
+    "--store",
+    "--api-key",
+    "--worker-key",
+    "--endpoint-key",
+    "--api-key-file",
+    "--worker-key-file",
+    "--endpoint-key-file",
+    "--webhook-allow",
+)
 
 
 def _seconds(name: str, default: float, help_text: str) -> Callable[[F], F]:

@@ -16,7 +16,11 @@ Errors are ``pitstop.errors`` classes: HTTP errors are ``ApiError`` subclasses
 server is ``TransportError``, a job that did not complete is a ``JobError``
 (``JobFailed`` / ``JobCancelled`` / ``JobTimedOut``), and giving up on a wait is
 ``WaitTimeout``. Reads are retried on connection errors and 429/502/503/504 (``Retry-After``
-honoured) under a bounded :class:`RetryPolicy`; submits only when the connection failed.
+honoured) under a bounded :class:`RetryPolicy`; submits when the connection failed, and on
+pitstop's 503 ``store_unavailable`` / ``unavailable`` (``StoreUnavailable``, ``Unavailable``),
+which mean nothing was stored. A submit the server could not confirm (Redis stopped
+answering mid-write: ``"stored": "unknown"``) is looked up by its job id first and only sent
+again if it does not exist, so an outage never duplicates a job.
 """
 
 from __future__ import annotations

@@ -26,7 +26,13 @@ class Calls:
 
     def run(self, endpoint_id: str, body: Mapping[str, Any]) -> Call:
         """``POST /run``: queue a job, answer ``{"id", "status"}`` at once."""
-        return Call("POST", self._ep(endpoint_id, "run"), body=dict(body), has_body=True)
+        return Call(
+            "POST",
+            self._ep(endpoint_id, "run"),
+            body=dict(body),
+            has_body=True,
+            settle=lambda job_id: self.status(endpoint_id, job_id),
+        )
 
     def run_sync(self, endpoint_id: str, body: Mapping[str, Any], wait: float) -> Call:
         """``POST /runsync?wait=``: queue a job and hold the answer up to ``wait`` seconds."""
@@ -37,6 +43,7 @@ class Calls:
             body=dict(body),
             has_body=True,
             extra_timeout=wait,
+            settle=lambda job_id: self.status(endpoint_id, job_id),
         )
 
     def status(self, endpoint_id: str, job_id: str) -> Call:

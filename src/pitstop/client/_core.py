@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from types import TracebackType
@@ -24,7 +24,6 @@ from pitstop.errors import (
     JOB_ERRORS,
     ApiError,
     ConfigError,
-    QueueFull,
     ServerError,
     TransportError,
     WaitTimeout,
@@ -70,6 +69,9 @@ class Call:
     """Safe to resend after the request may have reached the server (reads, cancel)."""
     extra_timeout: float = 0.0
     """Seconds added to the read timeout: the server may hold a long-poll this long."""
+    settle: Callable[[str], Call] | None = None
+    """For a submit: the status read that tells whether job ``id`` was stored after all,
+    when the server could not tell (a 503 whose details say ``"stored": "unknown"``)."""
 
 
 def segment(value: str) -> str:
@@ -199,11 +201,11 @@ def api_error(response: httpx.Response) -> ApiError:
     page, FastAPI's ``{"detail": ...}``) still gives a readable message.
     """
     message, code, details = _error_fields(response)
-    error = error_for_status(response.status_code, message, details)
+    error = error_for_status(response.status_code, message, details, code)
     if code:
         error.code = code
     hinted = retry_after(response)
-    if isinstance(error, QueueFull) and hinted is not None:
+    if hinted is not None and hasattr(error, "retry_after"):  # 429, 503
         error.retry_after = hinted
     return error
 
@@ -248,6 +250,34 @@ def transport_error(exc: httpx.HTTPError, call: Call) -> TransportError:
 # ---------------------------------------------------------------------------- retries
 
 _RETRY_STATUSES = frozenset({429, 502, 503, 504})
+_REFUSED_CODES = frozenset({"store_unavailable", "unavailable"})
+"""503 codes by which a pitstop server says it did nothing (any request may be resent)."""
+
+
+def _unavailable_details(response: httpx.Response) -> tuple[bool, Any]:
+    """(pitstop's "nothing was done" 503?, its details)."""
+    if response.status_code != 503:
+        return False, None
+    _message, code, details = _error_fields(response)
+    return code in _REFUSED_CODES, details
+
+
+def refused_untouched(response: httpx.Response) -> bool:
+    """A 503 after which the request is known not to have been carried out."""
+    refused, details = _unavailable_details(response)
+    return refused and not (isinstance(details, dict) and details.get("stored") == "unknown")
+
+
+def unknown_submit(response: httpx.Response, call: Call) -> Call | None:
+    """The status read settling a submit the server could not confirm (Redis stopped
+    answering while it stored the job): a job found was stored, a 404 means send again."""
+    refused, details = _unavailable_details(response)
+    if not refused or call.settle is None or not isinstance(details, dict):
+        return None
+    job_id = details.get("jobId")
+    if details.get("stored") != "unknown" or not isinstance(job_id, str):
+        return None
+    return call.settle(job_id)
 
 
 @dataclass(frozen=True)
@@ -256,7 +286,9 @@ class RetryPolicy:
 
     Connection failures (nothing reached the server) are retried for every call; other
     transport failures and 429/502/503/504 answers only for idempotent calls (reads, cancel),
-    so a submit is never sent twice.
+    so a submit is never sent twice; except pitstop's 503 ``store_unavailable`` and
+    ``unavailable``, which say the server did nothing, so any call is sent again. A submit
+    the server could not confirm is settled by :func:`unknown_submit` instead.
     """
 
     attempts: int = 4
@@ -278,7 +310,9 @@ class RetryPolicy:
 
     def after_response(self, response: httpx.Response, call: Call, attempt: int) -> float | None:
         """Delay before resending after a response, or None to return it as it is."""
-        if response.status_code not in _RETRY_STATUSES or not call.idempotent:
+        if response.status_code not in _RETRY_STATUSES:
+            return None
+        if not call.idempotent and not refused_untouched(response):
             return None
         if attempt + 1 >= self.attempts:
             return None

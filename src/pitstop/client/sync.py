@@ -21,6 +21,7 @@ from pitstop.client._core import (
     Deadline,
     RetryPolicy,
     Routes,
+    api_error,
     auth_headers,
     decode,
     is_terminal,
@@ -30,7 +31,9 @@ from pitstop.client._core import (
     submit_body,
     timeout_for,
     transport_error,
+    unknown_submit,
 )
+from pitstop.errors import NotFound
 from pitstop.models import JSON, Policy
 
 StatusCallback = Callable[[dict[str, Any]], None]
@@ -77,7 +80,15 @@ class Client:
             else:
                 retry_in = self.retry.after_response(response, call, attempt)
                 if retry_in is None:
-                    return decode(response)
+                    lookup = unknown_submit(response, call)
+                    if lookup is None:
+                        return decode(response)
+                    try:
+                        return self.call(lookup)  # stored after all: its status
+                    except NotFound:
+                        if attempt + 1 >= self.retry.attempts:
+                            raise api_error(response) from None
+                        retry_in = 0.0  # not stored: submit again
                 delay = retry_in
             time.sleep(delay)
             attempt += 1

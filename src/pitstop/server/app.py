@@ -39,7 +39,8 @@ DESCRIPTION = """RunPod-compatible serverless job server.
   `stream/{id}`, `cancel/{id}`, `retry/{id}`, `purge-queue`, `health`.
 * Worker API: `job-take`, `job-take-batch`, `job-done`, `job-stream`, `job-stop`, `ping`,
   `job-log` (pitstop).
-* Auth: `Authorization: Bearer KEY` or bare `KEY`. Client keys open every route; worker
+* Auth: `Authorization: Bearer KEY` or bare `KEY`. Client keys open every route; endpoint
+  keys open one endpoint's client routes (and only its jobs under `/pitstop/v1`); worker
   keys open only the worker routes.
 * Every error is `{"error": {"code": "...", "message": "..."}}`. Unknown or expired jobs
   answer 404 (results are kept 30 min after /run, 1 min after /runsync by default).

@@ -64,7 +64,7 @@ async def _wait_terminal(state: ServerState, endpoint: str, job_id: str, wait_s:
 async def _parse_submit(request: Request, endpoint_id: str, *, sync: bool) -> NewJob:
     """Authorise, read the (bounded) body and validate it into a new job."""
     state = _state(request)
-    state.auth.client(request)
+    state.auth.client(request, endpoint_id)
     cfg = state.config
     body = await read_json(request, cfg.max_runsync_body if sync else cfg.max_run_body)
     return parse_submit(body, endpoint_id, cfg, sync=sync, now=state.now())
@@ -103,7 +103,7 @@ async def runsync(request: Request, endpoint_id: str) -> Response:
 async def status(request: Request, endpoint_id: str, job_id: str) -> Response:
     """The job's status body; ``?ttl=`` (ms) keeps its record that long from now."""
     state = _state(request)
-    state.auth.client(request)
+    state.auth.client(request, endpoint_id)
     ttl = request.query_params.get("ttl")
     if ttl:
         seconds = query_ms(request, "ttl", 0, 0, float("inf"))
@@ -119,7 +119,7 @@ async def status(request: Request, endpoint_id: str, job_id: str) -> Response:
 async def status_sync(request: Request, endpoint_id: str, job_id: str) -> Response:
     """Like ``status`` but waits (``?wait=`` ms) until the job is terminal."""
     state = _state(request)
-    state.auth.client(request)
+    state.auth.client(request, endpoint_id)
     wait_s = query_ms(request, "wait", state.config.runsync_wait * 1000, WAIT_MIN_MS, WAIT_MAX_MS)
     return json_response(status_body(await _wait_terminal(state, endpoint_id, job_id, wait_s)))
 
@@ -127,7 +127,7 @@ async def status_sync(request: Request, endpoint_id: str, job_id: str) -> Respon
 async def stream(request: Request, endpoint_id: str, job_id: str) -> Response:
     """Chunks not yet read (cursor); ``?wait=`` ms long-polls until a chunk or terminal."""
     state = _state(request)
-    state.auth.client(request)
+    state.auth.client(request, endpoint_id)
     wait_s = query_ms(request, "wait", 0, 0, WAIT_MAX_MS)
     deadline = time.monotonic() + wait_s
     async with state.store.watch(job_key(job_id)) as watch:
@@ -147,7 +147,7 @@ async def stream(request: Request, endpoint_id: str, job_id: str) -> Response:
 async def cancel(request: Request, endpoint_id: str, job_id: str) -> Response:
     """Cancel a queued or running job (a running one is stopped on its worker)."""
     state = _state(request)
-    state.auth.client(request)
+    state.auth.client(request, endpoint_id)
     await _get(state, endpoint_id, job_id)
     job = _owned(await state.store.cancel(job_id, state.now()), endpoint_id, job_id)
     return json_response({"id": job.id, "status": job.status.value})
@@ -156,7 +156,7 @@ async def cancel(request: Request, endpoint_id: str, job_id: str) -> Response:
 async def retry(request: Request, endpoint_id: str, job_id: str) -> Response:
     """Requeue a FAILED or TIMED_OUT job with the same id and input (400 otherwise)."""
     state = _state(request)
-    state.auth.client(request)
+    state.auth.client(request, endpoint_id)
     job = await _get(state, endpoint_id, job_id)
     if job.status not in RETRYABLE_STATES:
         raise BadRequest(
@@ -169,7 +169,7 @@ async def retry(request: Request, endpoint_id: str, job_id: str) -> Response:
 async def purge_queue(request: Request, endpoint_id: str) -> Response:
     """Cancel every queued job of the endpoint (running ones go on)."""
     state = _state(request)
-    state.auth.client(request)
+    state.auth.client(request, endpoint_id)
     removed = await state.store.purge(endpoint_id, state.now())
     return json_response({"removed": removed, "status": "completed"})
 
@@ -177,7 +177,7 @@ async def purge_queue(request: Request, endpoint_id: str) -> Response:
 async def health(request: Request, endpoint_id: str) -> Response:
     """Job counters and worker counters of the endpoint."""
     state = _state(request)
-    state.auth.client(request)
+    state.auth.client(request, endpoint_id)
     since = state.now() - state.config.worker_seen_s
     counts = await state.store.counts(endpoint_id)
     workers = await state.store.workers(endpoint_id, since)

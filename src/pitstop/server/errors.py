@@ -23,7 +23,6 @@ from pitstop.errors import (
     BadRequest,
     NotFound,
     PayloadTooLarge,
-    QueueFull,
     ServerError,
     StaleAttempt,
     Unauthorized,
@@ -53,6 +52,11 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: _doc("Missing or wrong API key (`Authorization: Bearer KEY` or bare `KEY`)."),
     404: _doc("Unknown job (never existed or retention expired) or unknown route."),
     500: _doc("Unexpected server failure."),
+    503: _doc(
+        "`store_unavailable`: the store is down, timing out, full or read-only; "
+        "`unavailable`: too many connections or request bytes in flight. Nothing was "
+        "stored: send again after `Retry-After` seconds."
+    ),
 }
 """Errors any route may answer (added to every route's OpenAPI entry)."""
 
@@ -75,10 +79,11 @@ _BY_STATUS: dict[int, type[ApiError]] = {
 
 
 def error_response(error: ApiError) -> Response:
-    """The JSON response for an :class:`ApiError` (adds ``Retry-After`` for 429)."""
+    """The JSON response for an :class:`ApiError` (``Retry-After`` for 429 and 503)."""
     headers = None
-    if isinstance(error, QueueFull):
-        headers = {"Retry-After": str(max(1, math.ceil(error.retry_after)))}
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after is not None:
+        headers = {"Retry-After": str(max(1, math.ceil(retry_after)))}
     return json_response(error.to_body(), status_code=error.status, headers=headers)
 
 

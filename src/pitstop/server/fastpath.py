@@ -23,6 +23,7 @@ from starlette.types import Receive, Scope, Send
 from pitstop.errors import ApiError, ServerError
 from pitstop.server import client_api, worker_api
 from pitstop.server.errors import error_response
+from pitstop.server.inflight import counted
 from pitstop.server.urls import repair_query_in_path
 
 log = logging.getLogger("pitstop.server")
@@ -47,7 +48,9 @@ class FastPathApp(FastAPI):
     """FastAPI, except that known ``/v2`` routes are dispatched directly (see module doc).
 
     Dispatching before ``FastAPI.__call__`` also skips its middleware stack (error, telemetry
-    and body-limit layers), so the fast path handles its own errors the same way.
+    and body-limit layers), so the fast path handles its own errors the same way. Every
+    HTTP request's body bytes count against the server's in-flight budget
+    (:mod:`pitstop.server.inflight`).
     """
 
     def __init__(self, **kwargs: Any) -> None:
@@ -55,8 +58,13 @@ class FastPathApp(FastAPI):
         self.fast_routes = _table()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            repair_query_in_path(scope)
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        repair_query_in_path(scope)
+        await counted(self.state.pitstop.inflight, scope, receive, send, self._dispatch)
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         handler, args = self._match(scope)
         if handler is None:
             await super().__call__(scope, receive, send)

@@ -34,9 +34,11 @@ RESTART_DELAY = 1.0
 def local_configs(
     host: str, port: int, data_dir: str, endpoint: str
 ) -> tuple[ServerConfig, str, str]:
-    """The server config, the worker key and the worker id for a local API server."""
+    """The server config, the worker key and the worker id for a local API server
+    (webhooks may reach the hosts in ``PITSTOP_WEBHOOK_ALLOW``, as for ``pitstop server``)."""
     key = secrets.token_urlsafe(16)
     config = ServerConfig(
+        webhook_allow=ServerConfig.from_env().webhook_allow,
         host=host,
         port=port,
         store_url=f"sqlite:///{Path(data_dir) / 'pitstop.db'}",

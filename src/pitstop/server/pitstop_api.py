@@ -1,7 +1,8 @@
 """pitstop's own routes under ``/pitstop/v1/`` (never seen by a RunPod client) and ``/metrics``.
 
 Full job records, per-job logs, job lists and the endpoint list, for the CLI and dashboard.
-All need a client key.
+All need a client key. An endpoint key sees only its endpoints: other jobs are 404 and left
+out of lists; ``/metrics`` (every endpoint at once) needs a global client key.
 """
 
 from __future__ import annotations
@@ -14,17 +15,25 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from pitstop.errors import BadRequest, NotFound
-from pitstop.models import JobStatus
+from pitstop.models import Job, JobStatus
+from pitstop.server.auth import Access
 from pitstop.server.bodies import json_response
 from pitstop.server.errors import ERROR_RESPONSES
 from pitstop.server.state import ServerState
-from pitstop.server.views import log_body, record_body, summary_body
+from pitstop.server.views import log_body, record_body, summary_body, webhook_view
 
 
-def _state(request: Request) -> ServerState:
+def _state(request: Request) -> tuple[ServerState, Access]:
     state: ServerState = request.app.state.pitstop
-    state.auth.client(request)
-    return state
+    return state, state.auth.client(request)
+
+
+async def _visible_job(state: ServerState, access: Access, job_id: str) -> Job:
+    """The job if the key may see it; 404 otherwise (another endpoint's job is not there)."""
+    job = await state.store.get(job_id)
+    if job is None or not access.allows(job.endpoint):
+        raise NotFound(f"job {job_id!r} not found")
+    return job
 
 
 def _int_param(request: Request, name: str, default: int, lo: int, hi: int) -> int:
@@ -38,18 +47,20 @@ def _int_param(request: Request, name: str, default: int, lo: int, hi: int) -> i
 
 
 async def get_job(request: Request, job_id: str) -> Response:
-    """The full stored record of a job."""
-    state = _state(request)
-    job = await state.store.get(job_id)
-    if job is None:
-        raise NotFound(f"job {job_id!r} not found")
-    return json_response(record_body(job))
+    """The full stored record of a job, with its webhook deliveries."""
+    state, access = _state(request)
+    job = await _visible_job(state, access, job_id)
+    record = record_body(job)
+    record["webhooks"] = [webhook_view(d) for d in await state.store.webhook_deliveries(job_id)]
+    return json_response(record)
 
 
 async def get_logs(request: Request, job_id: str) -> Response:
     """Log lines a job's handler printed, after sequence number ``after``."""
-    state = _state(request)
+    state, access = _state(request)
     after = _int_param(request, "after", -1, -1, 2**62)
+    if not access.everything:
+        await _visible_job(state, access, job_id)
     lines = await state.store.read_logs(job_id, after)
     if not lines and await state.store.get(job_id) is None:
         raise NotFound(f"job {job_id!r} not found")
@@ -58,7 +69,7 @@ async def get_logs(request: Request, job_id: str) -> Response:
 
 async def list_jobs(request: Request) -> Response:
     """Recent jobs, newest first, optionally by ``endpoint`` and ``status``."""
-    state = _state(request)
+    state, access = _state(request)
     params = request.query_params
     raw_status = params.get("status")
     try:
@@ -66,19 +77,27 @@ async def list_jobs(request: Request) -> Response:
     except ValueError:
         raise BadRequest(f"unknown status {raw_status!r}") from None
     limit = _int_param(request, "limit", 50, 1, 1000)
-    jobs = await state.store.recent(params.get("endpoint") or None, limit, status)
+    endpoint = params.get("endpoint") or None
+    if access.everything:
+        jobs = await state.store.recent(endpoint, limit, status)
+    else:
+        wanted = access.endpoints if endpoint is None else access.endpoints & {endpoint}
+        jobs = [j for ep in sorted(wanted) for j in await state.store.recent(ep, limit, status)]
+        jobs = sorted(jobs, key=lambda j: j.created_at, reverse=True)[:limit]
     return json_response({"jobs": [summary_body(j) for j in jobs]})
 
 
 async def list_endpoints(request: Request) -> Response:
-    """Every endpoint that has jobs or workers."""
-    state = _state(request)
-    return json_response({"endpoints": await state.store.endpoints()})
+    """Every endpoint that has jobs or workers (that the key may see)."""
+    state, access = _state(request)
+    names = [ep for ep in await state.store.endpoints() if access.allows(ep)]
+    return json_response({"endpoints": names})
 
 
 async def list_workers(request: Request, endpoint_id: str) -> Response:
     """The endpoint's workers seen lately; an unhealthy one with its last exit and error."""
-    state = _state(request)
+    state: ServerState = request.app.state.pitstop
+    state.auth.client(request, endpoint_id)
     since = state.now() - state.config.worker_seen_s
     reports = state.unhealthy_reports(endpoint_id, since)
     rows: dict[str, dict[str, Any]] = {}
@@ -103,8 +122,9 @@ async def list_workers(request: Request, endpoint_id: str) -> Response:
 
 
 async def metrics(request: Request) -> Response:
-    """Prometheus metrics (text exposition format)."""
-    state = _state(request)
+    """Prometheus metrics (text exposition format); needs a key valid for every endpoint."""
+    state: ServerState = request.app.state.pitstop
+    state.auth.everything(request)
     since = state.now() - state.config.worker_seen_s
     text = await state.metrics.render(state.store, state.unhealthy_by_endpoint(since), since)
     return Response(text, media_type=CONTENT_TYPE_LATEST)

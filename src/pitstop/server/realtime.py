@@ -53,7 +53,7 @@ def add_realtime_route(app: FastAPI, endpoint: str) -> None:
 
     async def realtime(request: Request) -> Response:
         state: ServerState = request.app.state.pitstop
-        state.auth.client(request)
+        state.auth.client(request, endpoint)
         body = await read_json(request, state.config.max_runsync_body)
         new = _new_job(body, endpoint, state)
         deadline = time.monotonic() + state.config.runsync_wait

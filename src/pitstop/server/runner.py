@@ -1,5 +1,8 @@
 """Serve the app with uvicorn (httptools; uvloop when blocking): in-process or as a command.
 
+Connections are guarded (:mod:`pitstop.server.connections`): a header deadline, a cap below
+the file descriptor limit, idle keep-alive connections closed after ``keep_alive_timeout``.
+
 :func:`start_server` binds (``port=0`` picks a free port), opens the store, starts the
 background loops and returns a :class:`RunningServer`; :func:`run` is the blocking form used
 by ``pitstop server`` and ``python -m pitstop.server``. Both refuse to bind a non-loopback
@@ -25,13 +28,11 @@ from fastapi import FastAPI
 from pitstop.config import ServerConfig
 from pitstop.errors import ConfigError, StorageError
 from pitstop.server.app import create_app, store_for
+from pitstop.server.auth import Keys
+from pitstop.server.connections import protocol_options
 from pitstop.storage.base import Store
 
 log = logging.getLogger("pitstop.server")
-
-KEEP_ALIVE_S = 75
-"""Idle keep-alive: longer than any client's pause, so a reused connection is never closed
-under the client (uvicorn's 5 s default races busy clients into ReadErrors)."""
 
 
 def is_loopback(host: str) -> bool:
@@ -46,7 +47,7 @@ def is_loopback(host: str) -> bool:
 
 def check_bind(config: ServerConfig) -> None:
     """Refuse a public bind without client keys (unless explicitly allowed); log the choice."""
-    if config.client_keys:
+    if Keys.of(config).any_client:
         return
     if not is_loopback(config.host):
         if not config.allow_public_without_keys:
@@ -111,14 +112,14 @@ async def start_server(config: ServerConfig, *, local_endpoint: str | None = Non
     port = sock.getsockname()[1]
     uv_config = uvicorn.Config(
         app,
-        http="httptools",
         ws="none",
         lifespan="on",
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=5,
-        timeout_keep_alive=KEEP_ALIVE_S,
+        timeout_keep_alive=config.keep_alive_timeout,  # type: ignore[arg-type]
         log_level=config.log_level.lower(),
+        **protocol_options(config.header_timeout, config.max_connections),
     )
     server = _Server(uv_config)
     task = asyncio.create_task(server.serve(sockets=[sock]), name="pitstop-server")

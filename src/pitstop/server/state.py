@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from pitstop import __version__
 from pitstop.config import ServerConfig
 from pitstop.server.auth import Auth
+from pitstop.server.inflight import ByteBudget
 from pitstop.server.metrics import Metrics
+from pitstop.ssrf import Allowlist
 from pitstop.storage.base import Store, Watch
 
 log = logging.getLogger("pitstop.server")
@@ -50,11 +52,17 @@ class ServerState:
     store: Store
     auth: Auth
     metrics: Metrics = field(default_factory=Metrics)
+    webhook_allow: Allowlist = field(init=False)
+    inflight: ByteBudget = field(init=False)
     version: str = __version__
     closing: bool = False
     unhealthy: dict[str, Unhealthy] = field(default_factory=dict)
     _recorded: dict[str, tuple[float, bool]] = field(default_factory=dict)
     _background: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.webhook_allow = Allowlist(self.config.webhook_allow)
+        self.inflight = ByteBudget(self.config.max_inflight_bytes)
 
     @staticmethod
     def now() -> float:

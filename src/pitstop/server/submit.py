@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
+from urllib.parse import urlsplit
 
 from pitstop.config import ServerConfig
 from pitstop.errors import BadRequest
@@ -45,11 +46,23 @@ def parse_policy(raw: Any, config: ServerConfig) -> Policy:
     )
 
 
+MAX_WEBHOOK_URL = 2048
+
+
 def _webhook(raw: Any) -> str | None:
+    """An http(s) URL with a host (where it may point is checked when it is called)."""
     if raw is None or raw == "":
         return None
-    if not isinstance(raw, str) or not raw.startswith(("http://", "https://")):
-        raise BadRequest("webhook must be an http(s) URL")
+    problem = "webhook must be an http(s) URL with a host"
+    if not isinstance(raw, str) or len(raw) > MAX_WEBHOOK_URL or not raw.isprintable():
+        raise BadRequest(f"{problem} (at most {MAX_WEBHOOK_URL} printable characters)")
+    try:
+        parts = urlsplit(raw)
+        parts.port  # noqa: B018 (raises ValueError for a bad port)
+    except ValueError:
+        raise BadRequest(problem) from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or " " in raw:
+        raise BadRequest(problem)
     return raw
 
 

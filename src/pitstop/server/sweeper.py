@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from pitstop.errors import StoreUnavailable
 from pitstop.models import SweepReport
 from pitstop.server.state import ServerState
 
@@ -38,6 +39,9 @@ async def sweep_once(state: ServerState) -> None:
 
 
 def _failed_pass(exc: Exception) -> None:
+    if isinstance(exc, StoreUnavailable):  # an outage, not a bug: one line, no traceback
+        log.warning("sweeper pass skipped: %s", exc)
+        return
     log.exception("sweeper pass failed: %s", exc)
 
 

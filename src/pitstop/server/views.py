@@ -9,7 +9,7 @@ import dataclasses
 from collections.abc import Iterable
 from typing import Any
 
-from pitstop.models import Chunk, Job, JobStatus, LogLine, WorkerInfo
+from pitstop.models import Chunk, Job, JobStatus, LogLine, WebhookDelivery, WorkerInfo
 
 
 def status_body(job: Job) -> dict[str, Any]:
@@ -69,6 +69,17 @@ def record_body(job: Job) -> dict[str, Any]:
     record["delayTime"] = job.delay_ms
     record["executionTime"] = job.execution_ms
     return record
+
+
+def webhook_view(delivery: WebhookDelivery) -> dict[str, Any]:
+    """One webhook delivery in a job record: where, how it went, the last error."""
+    return {
+        "url": delivery.url,
+        "state": delivery.state,
+        "attempts": delivery.attempts,
+        "lastError": delivery.last_error,
+        "nextAt": delivery.next_at if delivery.state == "pending" else None,
+    }
 
 
 def summary_body(job: Job) -> dict[str, Any]:

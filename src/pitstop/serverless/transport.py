@@ -9,7 +9,8 @@ per-request ``X-Request-ID`` (RunPod's sticky-header bug is not reproduced). Que
 parameters are appended with ``&`` exactly as RunPod does, so platform URLs carry a ``?``.
 
 pitstop extensions (``X-Pitstop-Attempt``, chunk coalescing, job logs) are switched on only
-after a take response carried ``X-Pitstop-Server``. httpx is imported only for https
+after a take response carried ``X-Pitstop-Server``. A 503 (the server's store is down, or it
+is overloaded; nothing was done) is waited out as its ``Retry-After`` says, on every route. httpx is imported only for https
 platforms, never at ``import runpod``.
 """
 
@@ -19,7 +20,6 @@ import asyncio
 import json
 import logging
 import platform
-import random
 import sys
 import time
 from dataclasses import dataclass, field
@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from pitstop.config import WorkerConfig
+from pitstop.serverless.backoff import UNAVAILABLE, Backoff, retry_after
 from pitstop.serverless.logger import get_logger
 from pitstop.serverless.version import runpod_version
 
@@ -137,25 +138,6 @@ class TakeResult:
     jobs: list[dict[str, Any]] = field(default_factory=list)
     wait: float = 0.0
     failed: bool = False
-
-
-class Backoff:
-    """Bounded exponential backoff with full jitter; reset by a success."""
-
-    def __init__(self, base: float, cap: float) -> None:
-        self.base = base
-        self.cap = cap
-        self.failures = 0
-
-    def next(self) -> float:
-        """The wait after one more failure."""
-        self.failures += 1
-        ceiling = min(self.cap, self.base * (2 ** min(self.failures - 1, 30)))
-        return random.uniform(ceiling / 2, ceiling)
-
-    def reset(self) -> None:
-        """Forget earlier failures."""
-        self.failures = 0
 
 
 def parse_jobs(response: Answer) -> list[dict[str, Any]]:
@@ -301,6 +283,8 @@ class Transport:
         if status == 429:
             get_logger().debug("job-take rate limited (429); waiting.")
             return TakeResult(wait=self.cfg.rate_limit_wait)
+        if status == UNAVAILABLE:
+            return self._take_unavailable(response)
         if status in (204, 400):
             return self._take_empty(elapsed)
         reason = f"{status}, message='{response.reason_phrase}', url='{response.url}'"
@@ -324,6 +308,13 @@ class Transport:
             self.empty_backoff.reset()
             return TakeResult(jobs=jobs)
         return TakeResult(wait=self.empty_backoff.next())
+
+    def _take_unavailable(self, response: Answer) -> TakeResult:
+        """503: wait as long as the server asked (at least the usual backoff)."""
+        backoff = self.take_backoff.next()
+        wait = max(backoff, retry_after(response.headers) or 0.0)
+        self._log_take_error("ServiceUnavailable", f"503 from the server; retrying in {wait:.1f}s")
+        return TakeResult(wait=wait, failed=True)
 
     def _take_failed(self, kind: str, message: str) -> TakeResult:
         self._log_take_error(kind, message)
@@ -354,6 +345,8 @@ class Transport:
             return _stop_error(type(exc).__name__, str(exc) or repr(exc), self._error_wait())
         if response.status_code == 429:
             return [], self.cfg.rate_limit_wait
+        if response.status_code == UNAVAILABLE:
+            return [], max(self._error_wait(), retry_after(response.headers) or 0.0)
         if response.status_code == 204:
             return [], floor
         if response.status_code != 200:
@@ -377,22 +370,33 @@ class Transport:
         return headers
 
     async def post(self, url: str, body: bytes, headers: dict[str, str]) -> int:
-        """POST with retries on 5xx and connection errors; the final status (0: unreachable)."""
-        attempts = max(1, self.cfg.result_attempts)
-        status = 0
-        for attempt in range(attempts):
-            if attempt:
-                await asyncio.sleep(self.cfg.result_backoff * (2 ** (attempt - 1)))
+        """POST with retries on 5xx and connection errors; the final status (0: unreachable).
+
+        ``result_attempts`` bounds the retries after errors; 503 answers (nothing was
+        stored) are waited out as ``Retry-After`` says for up to ``unavailable_wait``
+        seconds in all, without using up attempts, so a result outlives a store outage.
+        """
+        attempt, waited, status = 0, 0.0, 0
+        while True:
             try:
                 response = await self.client.post(url, content=body, headers=headers)
             except _failures() as exc:
                 get_logger().debug(f"POST {url} failed: {type(exc).__name__}: {exc}")
                 status = 0
-                continue
-            status = int(response.status_code)
-            if status < 500:
+            else:
+                status = int(response.status_code)
+                if status < 500:
+                    return status
+                hinted = retry_after(response.headers) if status == UNAVAILABLE else None
+                if hinted is not None and waited + hinted <= self.cfg.unavailable_wait:
+                    get_logger().warn(f"POST {url}: 503 from the server; retrying in {hinted}s")
+                    waited += hinted
+                    await asyncio.sleep(hinted)
+                    continue
+            attempt += 1
+            if attempt >= max(1, self.cfg.result_attempts):
                 return status
-        return status
+            await asyncio.sleep(self.cfg.result_backoff * (2 ** (attempt - 1)))
 
     async def ping(self, job_ids: list[str], timeout: float) -> int:
         """One heartbeat GET; the status, or 0 when it could not be sent."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import secrets
 import signal
 from collections.abc import Coroutine, Iterator
 from dataclasses import replace
@@ -209,9 +210,9 @@ async def serve_async(
     if srv.store_url == ServerConfig().store_url:
         check_data_dir(sup.data_dir)
     srv = replace(srv, store_url=default_store_url(sup, srv))
+    worker_key, srv = _worker_key(sup, srv)
     running = await _start_server(srv)
     try:
-        worker_key = sup.worker_key or next(iter(srv.worker_keys), "")
         client_key = next(iter(srv.client_keys), None)
         for line in banner_lines(sup, running.url, client_key):
             sink(line, False)
@@ -226,6 +227,19 @@ async def serve_async(
         return await supervisor.run(install_signals=install_signals)
     finally:
         await running.stop()
+
+
+def _worker_key(sup: SupervisorConfig, srv: ServerConfig) -> tuple[str, ServerConfig]:
+    """The key the supervised workers use: the given one, else a configured worker key,
+    else (when the server needs keys) a fresh one the server is told to accept."""
+    from pitstop.server.auth import Keys
+
+    keys = Keys.of(srv)
+    key = sup.worker_key or next(iter(srv.worker_keys), "") or min(keys.worker, default="")
+    if key or not keys.any:
+        return key, srv
+    key = secrets.token_urlsafe(24)
+    return key, replace(srv, worker_keys=(*srv.worker_keys, key))
 
 
 async def _start_server(srv: ServerConfig) -> RunningServer:

@@ -5,9 +5,8 @@ A job can name any URL; without care a worker would fetch cloud metadata
 of a fetch here is checked, as RunPod's ``rp_ssrf`` does:
 
 * only ``http`` and ``https``;
-* the host is resolved and **every** address must be globally routable (loopback,
-  RFC 1918, link-local, CGNAT 100.64/10, reserved, multicast, ULA and IPv4-mapped forms of
-  those are refused);
+* the host is resolved and **every** address must be globally routable (the rules of
+  :mod:`pitstop.ssrf`, shared with the server's webhooks);
 * the connection goes to the validated address (the URL's host is replaced by the IP, the
   ``Host`` header and TLS SNI/certificate name stay the original host), so DNS rebinding
   between check and connect cannot redirect it;
@@ -23,17 +22,20 @@ URL raises :class:`SSRFError`, a ``ValueError``, which callers must not retry.
 
 from __future__ import annotations
 
-import ipaddress
 import os
-import socket
 import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
+from pitstop.ssrf import SSRFError, pinned_request, resolve
+from pitstop.ssrf import is_public_address as is_safe_address
+
 if TYPE_CHECKING:
     import httpx
+
+__all__ = ["SSRFError", "is_safe_address", "resolve_and_validate", "safe_stream"]
 
 ALLOW_PRIVATE_ENV = "RUNPOD_ALLOW_PRIVATE_DOWNLOAD_URLS"
 MAX_BYTES_ENV = "RUNPOD_MAX_DOWNLOAD_BYTES"
@@ -41,11 +43,6 @@ DEFAULT_MAX_BYTES = 5 * 1024**3
 MAX_REDIRECTS = 5
 _SCHEMES = ("http", "https")
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
-_CGNAT = ipaddress.ip_network("100.64.0.0/10")
-
-
-class SSRFError(ValueError):
-    """A URL was refused: blocked scheme, non-public address, proxy, or body over the cap."""
 
 
 def private_allowed() -> bool:
@@ -53,36 +50,9 @@ def private_allowed() -> bool:
     return os.environ.get(ALLOW_PRIVATE_ENV, "").strip().lower() in ("1", "true", "yes")
 
 
-def is_safe_address(ip: str) -> bool:
-    """True only for a globally routable unicast address; unparseable input is unsafe."""
-    try:
-        address = ipaddress.ip_address(ip.split("%", 1)[0])
-    except ValueError:
-        return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    if isinstance(address, ipaddress.IPv4Address) and address in _CGNAT:
-        return False
-    blocked = (
-        address.is_private
-        or address.is_loopback
-        or address.is_link_local
-        or address.is_reserved
-        or address.is_multicast
-        or address.is_unspecified
-    )
-    return not blocked and address.is_global
-
-
 def resolve_and_validate(host: str, port: int) -> list[str]:
     """Resolve ``host``; return its addresses, refusing if any one is not public."""
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as err:
-        raise SSRFError(f"could not resolve host {host!r}: {err}") from err
-    ips = list(dict.fromkeys(str(info[4][0]) for info in infos))
-    if not ips:
-        raise SSRFError(f"no addresses resolved for host {host!r}")
+    ips = resolve(host, port)
     if not private_allowed():
         for ip in ips:
             if not is_safe_address(ip):
@@ -267,31 +237,13 @@ def _open_hop(client: httpx.Client, url: str, headers: Mapping[str, str]) -> htt
         raise SSRFError(f"bad port in {url}: {err}") from err
     last_error: Exception | None = None
     for ip in resolve_and_validate(parts.hostname, port):
-        request = _pinned_request(client, url, ip, headers)
+        request = pinned_request(client, "GET", url, ip, headers)
         try:
             return client.send(request, stream=True)
         except httpx.ConnectError as err:
             last_error = err
     assert last_error is not None
     raise last_error
-
-
-def _pinned_request(
-    client: httpx.Client, url: str, ip: str, headers: Mapping[str, str]
-) -> httpx.Request:
-    """A request that dials ``ip`` but presents the URL's own host (Host header and SNI)."""
-    original = client.build_request("GET", url)
-    host = original.url.host
-    pinned_url = original.url.copy_with(host=ip.split("%", 1)[0])
-    authority = f"[{host}]" if ":" in host else host
-    if original.url.port is not None:
-        authority = f"{authority}:{original.url.port}"
-    return client.build_request(
-        "GET",
-        pinned_url,
-        headers={**headers, "Host": authority},
-        extensions={"sni_hostname": host},
-    )
 
 
 def _check_declared_size(response: httpx.Response, cap: int) -> None:

@@ -190,9 +190,10 @@ def decode_delivery(flat: list[str]) -> WebhookDelivery:
         id=h["id"],
         job_id=h["job"],
         url=h["url"],
-        payload=json.loads(h["payload"]),
+        payload_json=h["payload"],
         attempts=int(h.get("att", "0")),
         next_at=float(h.get("next", "0")),
         delivered=h.get("dlv") == "1",
         last_error=h.get("err"),
+        failed=h.get("gave") == "1",
     )

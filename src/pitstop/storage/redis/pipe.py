@@ -10,6 +10,13 @@ connection as a non-transactional pipeline; each caller gets its own reply (or e
 Nothing changes for atomicity: every command (script) still runs atomically on its own, and
 a caller's next command is only issued after its previous reply arrived.
 
+Outages. Each call waits at most ``timeout`` seconds. A command not yet written when that
+runs out is never written; one written on a connection that then fails or stops answering
+fails with :class:`InFlightLost`: Redis may or may not have run it. Such a connection's
+client id is remembered and killed (``CLIENT KILL``) first thing on the next connection, so a
+command still sitting in a hung Redis's buffers can never run after that point: a read on
+the new connection then tells for sure whether it ran (see ``RedisStore.enqueue``).
+
 :func:`connection_class` goes one step further when ``hiredis`` is installed: redis-py's
 asyncio connection encodes commands in pure Python (its largest cost in a profile of the
 store), hiredis's ``pack_command`` does the same in C.
@@ -24,9 +31,14 @@ from typing import Any
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 _Call = tuple[tuple[Any, ...], "asyncio.Future[Any]"]
 _PLAIN = (str, bytes, int)
+
+
+class InFlightLost(RedisConnectionError):
+    """The connection failed after the command was written: it may or may not have run."""
 
 
 def connection_class(url: str) -> type[Any] | None:
@@ -65,8 +77,12 @@ class AutoPipeline:
     connection fails, every waiting caller gets the error and the next call reconnects.
     """
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, timeout: float | None = None) -> None:
         self._client = client
+        self._timeout = timeout
+        self._conn_id: int | None = None
+        self._doubtful: set[int] = set()
+        """Client ids of lost connections that had commands in flight (to kill)."""
         self._pending: list[_Call] = []
         self._scheduled = False
         self._sending: set[asyncio.Task[None]] = set()
@@ -83,7 +99,27 @@ class AutoPipeline:
         if not self._scheduled:
             self._scheduled = True
             loop.call_soon(self._flush)
+        if self._timeout is None:
+            return await future
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), self._timeout)
+        except asyncio.TimeoutError:
+            self._timed_out(future)
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
         return await future
+
+    def _timed_out(self, future: asyncio.Future[Any]) -> None:
+        """No reply in time: a written command fails its (hung) connection; one not written
+        yet is dropped, so it is never sent (see :meth:`_write`)."""
+        if future.done():
+            return
+        message = f"Redis did not answer within {self._timeout}s"
+        if self._conn is not None and any(waiting is future for _, waiting in self._waiting):
+            self._lost(self._conn, RedisTimeoutError(message))
+        else:
+            future.set_exception(RedisTimeoutError(message))
 
     async def drain(self) -> None:
         """Wait for every command already handed to Redis to be answered (before closing)."""
@@ -135,14 +171,28 @@ class AutoPipeline:
     async def _connect(self) -> None:
         conn = await self._client.connection_pool.get_connection()
         try:
-            await conn.connect()
-        except Exception:
+            await asyncio.wait_for(self._prepare(conn), self._timeout)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await conn.disconnect()
             await self._client.connection_pool.release(conn)
             raise
         self._conn = conn
         self._reader = asyncio.create_task(self._read(conn), name="pitstop-redis-replies")
 
+    async def _prepare(self, conn: Any) -> None:
+        """Connect, learn the connection's client id, kill the doubtful ones (module doc)."""
+        await conn.connect()
+        conn.socket_timeout = None  # the reader idles between batches; calls time out alone
+        self._conn_id = await _command(conn, "CLIENT", "ID")
+        for client_id in sorted(self._doubtful):
+            await _command(conn, "CLIENT", "KILL", "ID", client_id)
+        self._doubtful.clear()
+
     def _write(self, batch: list[_Call]) -> None:
+        batch = [call for call in batch if not call[1].done()]  # timed out before sending
+        if not batch:
+            return
         conn = self._conn
         try:
             packed = conn.pack_commands([args for args, _ in batch])
@@ -184,7 +234,9 @@ class AutoPipeline:
             return
         self._conn = None
         waiting, self._waiting = self._waiting, deque()
-        _fail(list(waiting), exc if isinstance(exc, Exception) else RedisConnectionError(str(exc)))
+        if waiting and self._conn_id is not None:
+            self._doubtful.add(self._conn_id)
+        _fail(list(waiting), InFlightLost(f"{type(exc).__name__}: {exc}"))
         reader, self._reader = self._reader, None
         if reader is not None and reader is not asyncio.current_task():
             reader.cancel()
@@ -204,6 +256,20 @@ class AutoPipeline:
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await reader
+
+
+async def _command(conn: Any, *args: Any) -> int | None:
+    """Run one command on a bare connection; its integer reply, or None if refused (a
+    Redis where ACLs forbid ``CLIENT`` still works, without the fencing)."""
+    await conn.send_command(*args)
+    try:
+        reply = await conn.read_response()
+    except ResponseError:
+        return None
+    try:
+        return int(reply)
+    except (TypeError, ValueError):
+        return None
 
 
 def _fail(batch: list[Any], exc: BaseException) -> None:

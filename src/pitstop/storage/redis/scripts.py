@@ -492,6 +492,7 @@ elseif nxt ~= '' then
   redis.call('HSET', dk, 'next', nxt)
   redis.call('ZADD', key('whdue'), nxt, did)
 else
+  redis.call('HSET', dk, 'gave', '1')
   redis.call('ZREM', key('whdue'), did)
 end
 return 1

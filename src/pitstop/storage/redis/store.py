@@ -22,7 +22,14 @@ Options (keyword arguments, or query parameters of the URL, e.g.
 * ``expire_grace_s``: how long a finished job's keys outlive its retention in Redis;
 * ``max_log_lines``: log lines kept per job (the oldest are dropped);
 * ``max_connections`` / ``pool_timeout_s``: connections to Redis per store (calls beyond
-  wait up to the timeout for a free one; the pub/sub subscriber needs one more).
+  wait up to the timeout for a free one; the pub/sub subscriber needs one more);
+* ``timeout_s``: how long one command may wait for Redis (connect or reply) before the call
+  fails as unavailable.
+
+Outages (Redis down, restarting, hung, refusing writes) raise
+:class:`~pitstop.errors.StoreUnavailable` (see :mod:`.outage`); the connections reconnect by
+themselves. A submit is never left half-known when Redis can be asked again: see
+:meth:`RedisStore.enqueue`.
 """
 
 from __future__ import annotations
@@ -60,7 +67,8 @@ from pitstop.storage.redis.keys import (
     new_job_fields,
     script_arg,
 )
-from pitstop.storage.redis.pipe import AutoPipeline, connection_class
+from pitstop.storage.redis.outage import guard_outages, is_outage, unavailable
+from pitstop.storage.redis.pipe import AutoPipeline, InFlightLost, connection_class
 from pitstop.storage.redis.scripts import SCRIPTS
 from pitstop.storage.redis.wake import Wakeups
 
@@ -85,6 +93,7 @@ _OPTIONS: dict[str, Any] = {
     "max_log_lines": 10_000,
     "max_connections": 64,
     "pool_timeout_s": 30.0,
+    "timeout_s": 5.0,
 }
 _BATCH = 500
 """Most jobs one sweeper script handles (the sweeper methods loop until done)."""
@@ -104,6 +113,7 @@ def split_url(url: str, options: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     return clean, {**ours, **options}
 
 
+@guard_outages
 class RedisStore(Store):
     """:class:`~pitstop.storage.base.Store` on Redis 6.2+ (see the module docstring)."""
 
@@ -130,7 +140,9 @@ class RedisStore(Store):
         self.max_log_lines = int(settings["max_log_lines"])
         self.max_connections = int(settings["max_connections"])
         self.pool_timeout_s = float(settings["pool_timeout_s"])
+        self.timeout_s = float(settings["timeout_s"])
         self._client: Any = None
+        self._subscriber: Any = None
         self._shas: dict[str, str] = {}
         self._common: tuple[str, ...] = ()
         self._pipe: AutoPipeline | None = None
@@ -162,31 +174,40 @@ class RedisStore(Store):
             self.url,
             max_connections=self.max_connections,
             timeout=self.pool_timeout_s,
+            socket_timeout=self.timeout_s,
+            socket_connect_timeout=self.timeout_s,
             decode_responses=True,
             client_name=f"pitstop:{self.prefix}",
             **extra,
         )
         client = aioredis.Redis.from_pool(pool)
+        # The subscriber idles for as long as nothing is published: no read timeout.
+        subscriber = aioredis.Redis.from_url(
+            self.url,
+            socket_connect_timeout=self.timeout_s,
+            decode_responses=True,
+            client_name=f"pitstop:{self.prefix}",
+        )
         try:
             await client.ping()
         except Exception as exc:
-            await client.aclose()
+            await _close_all(client, subscriber)
             raise StorageError(f"cannot reach Redis at {self.url}: {exc}") from exc
         try:
             self._shas = await _load_scripts(client)
-            wakeups = Wakeups(client, self.prefix)
+            wakeups = Wakeups(subscriber, self.prefix)
             await wakeups.start()
         except Exception as exc:
-            await client.aclose()
+            await _close_all(client, subscriber)
             raise StorageError(f"cannot set up the Redis store at {self.url}: {exc}") from exc
-        self._pipe = AutoPipeline(client)
+        self._pipe = AutoPipeline(client, self.timeout_s)
         self._common = tuple(
             map(
                 script_arg,
                 (self.prefix, self.expire_grace_s, self.retention_run_s, self.retention_sync_s),
             )
         )
-        self._client, self._wakeups = client, wakeups
+        self._client, self._subscriber, self._wakeups = client, subscriber, wakeups
 
     async def close(self) -> None:
         wakeups, self._wakeups = self._wakeups, None
@@ -199,6 +220,9 @@ class RedisStore(Store):
                 await self._pipe.close()
             await client.aclose()
         self._pipe = None
+        subscriber, self._subscriber = self._subscriber, None
+        if subscriber is not None:
+            await subscriber.aclose()
 
     def watch(self, *keys: str) -> AbstractAsyncContextManager[Watch]:
         if self._wakeups is None:
@@ -235,9 +259,12 @@ class RedisStore(Store):
             job.sync,
             job.created_at,
         )
-        pairs = flat(fields)
         limit = "" if max_queue is None else str(max_queue)
-        answer = await self._call("enqueue", job.id, job.endpoint, limit, *pairs)
+        args = (job.id, job.endpoint, limit, *flat(fields))
+        try:
+            answer = await self._call("enqueue", *args)
+        except InFlightLost:
+            answer = await self._enqueue_again(job.id, args)
         if answer == "duplicate":
             raise StorageError(f"duplicate job id {job.id!r}")
         if answer == "full":
@@ -245,6 +272,22 @@ class RedisStore(Store):
                 f"endpoint {job.endpoint!r} already has {max_queue} queued jobs (limit {max_queue})"
             )
         return job.queued()
+
+    async def _enqueue_again(self, job_id: str, args: tuple[Any, ...]) -> str:
+        """Settle a submit whose connection failed after it was sent: send it again.
+
+        The new connection first kills the old one's client (see :mod:`.pipe`), so the first
+        send can no longer run afterwards; the script answers ``duplicate`` when it already
+        had, which here means "stored". If Redis cannot be asked, the 503 says so:
+        ``details = {"jobId": ..., "stored": "unknown"}``, for the client to look it up.
+        """
+        try:
+            answer = str(await self._call("enqueue", *args))
+        except Exception as exc:
+            if is_outage(exc):
+                raise unavailable(exc, {"jobId": job_id, "stored": "unknown"}) from exc
+            raise
+        return "ok" if answer == "duplicate" else answer
 
     async def get(self, job_id: str) -> Job | None:
         mapping = await self._command("HGETALL", self._key("job", job_id))
@@ -518,6 +561,11 @@ class RedisStore(Store):
                 pipe.hgetall(self._key("job", job_id))
             rows = await pipe.execute()
         return [decode_job(row) if row else None for row in rows]
+
+
+async def _close_all(*clients: Any) -> None:
+    for client in clients:
+        await client.aclose()
 
 
 async def _load_scripts(client: Any) -> dict[str, str]:

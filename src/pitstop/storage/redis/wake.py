@@ -10,8 +10,10 @@ the in-process :class:`~pitstop.storage.notify.Hub`.
 
 A watch returns from ``__aenter__`` only after Redis confirmed the ``SUBSCRIBE``, so a
 publish that follows the caller's state check can never be missed. If the connection drops,
-redis-py reconnects and resubscribes; every watch is then woken (a spurious wakeup, which
-callers tolerate by re-checking) because messages published meanwhile are gone.
+the reader reconnects (every 0.2 s while Redis is down) and redis-py resubscribes; every
+watch is woken when the connection drops and again once it is back (spurious wakeups, which
+callers tolerate by re-checking), because messages published meanwhile are gone. A watch
+entered while Redis is unreachable raises :class:`~pitstop.errors.StoreUnavailable`.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any
 
 from pitstop.errors import StorageError
 from pitstop.storage.notify import Hub, HubWatch
+from pitstop.storage.redis.outage import is_outage, unavailable
 
 log = logging.getLogger("pitstop.storage.redis")
 
@@ -51,6 +54,7 @@ class Wakeups:
         self._idle: dict[str, float] = {}
         self._idle_timer: asyncio.TimerHandle | None = None
         self._dropping: set[asyncio.Task[None]] = set()
+        self._down = False
 
     def channel(self, key: str) -> str:
         """The pub/sub channel of a wakeup key."""
@@ -113,10 +117,27 @@ class Wakeups:
                 self._ready[channel] = self._expect(channel)
                 fresh.append(channel)
             waits.append((self._ready[channel], channel))
-        if fresh:
-            await self._pubsub.subscribe(*fresh)
-        for future, channel in waits:
-            await self._confirmed(future, channel)
+        try:
+            if fresh:
+                await self._pubsub.subscribe(*fresh)
+            for future, channel in waits:
+                await self._confirmed(future, channel)
+        except Exception as exc:
+            for channel in fresh:  # not subscribed: the next watch must subscribe again
+                self._forget(channel)
+            if is_outage(exc):
+                raise unavailable(exc) from exc
+            raise
+
+    def _forget(self, channel: str) -> None:
+        future = self._ready.pop(channel, None)
+        pending = self._pending.get(channel)
+        if future is not None and pending is not None and future in pending:
+            pending.remove(future)
+            if not pending:
+                del self._pending[channel]
+        if future is not None:
+            future.cancel()
 
     def _release(self, channels: list[str]) -> None:
         """Drop one reference per channel; unreferenced ones linger, see :meth:`_drop_idle`."""
@@ -160,7 +181,8 @@ class Wakeups:
         try:
             await asyncio.wait_for(asyncio.shield(future), self._confirm_timeout)
         except asyncio.TimeoutError:
-            raise StorageError(f"Redis did not confirm the subscription to {channel!r}") from None
+            message = f"Redis did not confirm the subscription to {channel!r}"
+            raise unavailable(TimeoutError(message)) from None
 
     # -- reader ----------------------------------------------------------------------------------
 
@@ -177,6 +199,8 @@ class Wakeups:
                 self._dispatch(message)
 
     def _dispatch(self, message: dict[str, Any]) -> None:
+        if self._down:
+            self._restored()
         kind = message.get("type")
         channel = _text(message.get("channel"))
         if kind == "message":
@@ -192,10 +216,21 @@ class Wakeups:
                 del self._pending[channel]
 
     async def _connection_lost(self, exc: Exception) -> None:
-        log.warning("Redis wakeup connection failed (%s); reconnecting", exc)
+        if not self._down:
+            log.warning("Redis wakeup connection failed (%s); reconnecting", exc)
+            self._down = True
+            self._wake_all()
+        await asyncio.sleep(0.2)
+
+    def _restored(self) -> None:
+        """Back after a loss: wake every watch, since what was published meanwhile is gone."""
+        log.warning("Redis wakeup connection restored")
+        self._down = False
+        self._wake_all()
+
+    def _wake_all(self) -> None:
         prefix = len(self._channel_prefix)
         self.hub.notify([channel[prefix:] for channel in self._refs])
-        await asyncio.sleep(0.2)
 
 
 def _text(value: Any) -> str:

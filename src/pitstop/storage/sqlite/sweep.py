@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pitstop.models import JobStatus, LogLine, SweepReport, WebhookDelivery, WorkerInfo
 from pitstop.storage.base import job_key, queue_key
 from pitstop.storage.sqlite.ops import queue_stop
-from pitstop.storage.sqlite.rows import TERMINAL_SQL, end_job, loads
+from pitstop.storage.sqlite.rows import TERMINAL_SQL, end_job
 from pitstop.storage.sqlite.writer import Tx
 
 # -- sweeper ---------------------------------------------------------------------------------
@@ -144,20 +144,21 @@ def workers(tx: Tx, endpoint: str, seen_since: float) -> list[WorkerInfo]:
 
 # -- webhook outbox --------------------------------------------------------------------------
 
-_DELIVERY_COLUMNS = "id, job_id, url, payload, attempts, next_at, delivered, last_error"
+_DELIVERY_COLUMNS = "id, job_id, url, payload, attempts, next_at, delivered, last_error, pending"
 
 
 def _delivery(row: tuple[object, ...]) -> WebhookDelivery:
-    id_, job_id, url, payload, attempts, next_at, delivered, last_error = row
+    id_, job_id, url, payload, attempts, next_at, delivered, last_error, pending = row
     return WebhookDelivery(
         id=str(id_),
         job_id=str(job_id),
         url=str(url),
-        payload=loads(str(payload)),
+        payload_json=str(payload),
         attempts=int(str(attempts)),
         next_at=float(str(next_at)),
         delivered=bool(delivered),
         last_error=None if last_error is None else str(last_error),
+        failed=not pending and not delivered,
     )
 
 

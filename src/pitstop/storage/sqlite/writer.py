@@ -7,6 +7,12 @@ runs them in ONE transaction (a failing operation is rolled back alone, see
 :meth:`Writer._run_batch`); a single ``COMMIT`` then makes the whole batch durable. Only after that commit
 are the callers' futures resolved and the wakeup keys notified, so "returned" always means
 "durable" and a woken waiter always sees the new state.
+
+Outages (disk full, a read-only or failing filesystem, a database locked by another process)
+fail the batch with :class:`~pitstop.errors.StoreUnavailable` after rolling it back, so
+nothing of it was written; the thread lives on and reopens its connection before the next
+batch (a connection SQLite opened read-only stays read-only until reopened), so the store
+recovers by itself once the disk has room or is writable again.
 """
 
 from __future__ import annotations
@@ -21,12 +27,34 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future as ThreadFuture
 from typing import Any, TypeVar
 
-from pitstop.errors import StorageError
+from pitstop.errors import StorageError, StoreUnavailable
 from pitstop.storage.sqlite.schema import configure, migrate
 
 T = TypeVar("T")
 
 _STOP = object()
+
+RETRY_AFTER_S = 1.0
+"""``Retry-After`` of a request refused because the store is unavailable."""
+
+_OUTAGE_CODES = {
+    5: "SQLITE_BUSY",
+    8: "SQLITE_READONLY",
+    10: "SQLITE_IOERR",
+    13: "SQLITE_FULL",
+    14: "SQLITE_CANTOPEN",
+    15: "SQLITE_PROTOCOL",
+    22: "SQLITE_NOLFS",
+}
+"""Primary result codes that mean "the disk or file cannot be written now", not a bug."""
+_OUTAGE_TEXTS = (
+    "disk is full",
+    "readonly database",
+    "disk i/o error",
+    "unable to open",
+    "database is locked",
+)
+"""The same, by message, for Python 3.10 (no ``sqlite_errorcode``)."""
 
 
 class _OperationFailed(Exception):
@@ -75,6 +103,7 @@ class Writer:
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._closed = False
+        self._reopen = False
 
     async def start(self) -> int:
         """Start the thread, open the database and migrate it; return the schema version."""
@@ -111,7 +140,7 @@ class Writer:
             conn = self._connect()
         except Exception as exc:
             self._closed = True
-            started.set_exception(StorageError(f"cannot open SQLite database {self.path}: {exc}"))
+            started.set_exception(_storage_error(exc, f"cannot open SQLite database {self.path}"))
             return
         try:
             started.set_result(migrate(conn))
@@ -120,10 +149,12 @@ class Writer:
             conn.close()
             started.set_exception(_storage_error(exc))
             return
+        final: sqlite3.Connection | None = conn
         try:
-            self._serve(conn)
+            final = self._serve(conn)
         finally:
-            conn.close()
+            if final is not None:
+                final.close()
             self._fail_leftovers()
 
     def _connect(self) -> sqlite3.Connection:
@@ -134,11 +165,12 @@ class Writer:
         configure(conn)
         return conn
 
-    def _serve(self, conn: sqlite3.Connection) -> None:
+    def _serve(self, conn: sqlite3.Connection | None) -> sqlite3.Connection | None:
+        """Run batches until stopped; return the connection in use then (to be closed)."""
         while True:
             item = self._queue.get()
             if item is _STOP:
-                return
+                return conn
             batch: list[_Item] = [item]
             stopping = False
             while len(batch) < self._max_batch:
@@ -150,12 +182,34 @@ class Writer:
                     stopping = True
                     break
                 batch.append(item)
-            try:
-                self._run_batch(conn, batch)
-            except Exception as exc:  # a bug must not kill the thread and hang every caller
-                self._fail_batch(conn, batch, exc)
+            if self._reopen or conn is None:
+                conn = self._reconnect(conn, batch)
+            if conn is not None:
+                try:
+                    self._run_batch(conn, batch)
+                except Exception as exc:  # a bug must not kill the thread and hang every caller
+                    self._fail_batch(conn, batch, exc)
             if stopping:
-                return
+                return conn
+
+    def _reconnect(
+        self, conn: sqlite3.Connection | None, batch: list[_Item]
+    ) -> sqlite3.Connection | None:
+        """A fresh connection after an outage, or None (and ``batch`` failed as unavailable)
+        while the file cannot be opened yet. The old one is closed first: SQLite shares an
+        open file between connections of a process, so one opened next to it would inherit
+        its read-only state."""
+        if conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
+        try:
+            fresh = self._connect()
+        except Exception as exc:
+            error = _storage_error(exc, f"cannot open SQLite database {self.path}")
+            self._deliver(batch, [(item[2], None, error) for item in batch])
+            return None
+        self._reopen = False
+        return fresh
 
     def _run_batch(self, conn: sqlite3.Connection, batch: list[_Item]) -> None:
         """Run a batch in one transaction and commit once.
@@ -222,7 +276,7 @@ class Writer:
     def _fail_batch(self, conn: sqlite3.Connection, batch: list[_Item], exc: Exception) -> None:
         with contextlib.suppress(sqlite3.Error):
             conn.execute("ROLLBACK")
-        error = StorageError(f"SQLite transaction failed: {exc}")
+        error = _storage_error(exc, "SQLite transaction failed")
         self._deliver(batch, [(item[2], None, error) for item in batch])
 
     def _deliver(
@@ -237,6 +291,8 @@ class Writer:
         by_loop: dict[asyncio.AbstractEventLoop, list[_Settled]] = {}
         for (_fn, _args, _future, loop), outcome in zip(batch, settled, strict=True):
             by_loop.setdefault(loop, []).append(outcome)
+            if isinstance(outcome[2], StoreUnavailable) and self.path != ":memory:":
+                self._reopen = True  # (a new in-memory database would be an empty one)
         pending = keys or None
         for loop, outcomes in by_loop.items():
             try:
@@ -276,8 +332,23 @@ def _settle(
             future.set_exception(error)
 
 
-def _storage_error(exc: Exception) -> Exception:
-    """Keep pitstop's own errors (QueueFull, StorageError...); wrap SQLite's."""
+def _is_outage(exc: sqlite3.Error) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in _OUTAGE_CODES
+    text = str(exc).lower()
+    return any(part in text for part in _OUTAGE_TEXTS)
+
+
+def _storage_error(exc: Exception, what: str = "SQLite error") -> Exception:
+    """Keep pitstop's own errors (QueueFull, StorageError...); wrap SQLite's: an outage
+    (:data:`_OUTAGE_CODES`) as :class:`StoreUnavailable`, anything else as StorageError."""
     if isinstance(exc, sqlite3.Error):
-        return StorageError(f"SQLite error: {exc}")
+        if _is_outage(exc):
+            return StoreUnavailable(
+                f"the SQLite store is unavailable ({what}: {exc})", retry_after=RETRY_AFTER_S
+            )
+        return StorageError(f"{what}: {exc}")
+    if isinstance(exc, OSError):  # creating the folder of the database file
+        return StoreUnavailable(f"{what}: {exc}", retry_after=RETRY_AFTER_S)
     return exc
