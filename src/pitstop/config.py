@@ -181,6 +181,10 @@ class ServerConfig:
     webhook_backoff: float = 10.0
     webhook_allow: tuple[str, ...] = ()
     """Hosts and CIDR ranges webhooks may reach although they are not public addresses."""
+    webhook_secret: str | None = None
+    """``whsec_...``: every delivery is signed (Standard Webhooks headers; pitstop.webhooks)."""
+    sse_heartbeat: float = 15.0
+    """Seconds between keep-alive comments on a Server-Sent-Events stream of a running job."""
     log_level: str = "info"
 
     @classmethod
@@ -222,6 +226,8 @@ class ServerConfig:
             webhook_attempts=env_int(env, "PITSTOP_WEBHOOK_ATTEMPTS", d.webhook_attempts),
             webhook_backoff=env_float(env, "PITSTOP_WEBHOOK_BACKOFF", d.webhook_backoff),
             webhook_allow=keys("PITSTOP_WEBHOOK_ALLOW"),
+            webhook_secret=env.get("PITSTOP_WEBHOOK_SECRET") or None,
+            sse_heartbeat=env_float(env, "PITSTOP_SSE_HEARTBEAT", d.sse_heartbeat),
             log_level=env.get("PITSTOP_LOG_LEVEL", d.log_level),
         )
 

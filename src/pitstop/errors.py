@@ -10,6 +10,7 @@
     │   ├── Unauthorized         401 bad or missing key
     │   ├── NotFound             404 unknown endpoint, job or route
     │   ├── StaleAttempt         409 a worker reported on an attempt it no longer owns
+    │   ├── IdempotencyConflict  409 an Idempotency-Key reused with a different submission
     │   ├── PayloadTooLarge      413 body over the configured limit
     │   ├── QueueFull            429 queue over its bound (``retry_after`` seconds)
     │   └── ServerError          500 anything unexpected on the server (5xx)
@@ -106,6 +107,13 @@ class StaleAttempt(ApiError):
 
     status = 409
     code = "stale_attempt"
+
+
+class IdempotencyConflict(ApiError):
+    """409: an ``Idempotency-Key`` already names a job submitted with a different body."""
+
+    status = 409
+    code = "idempotency_conflict"
 
 
 class PayloadTooLarge(ApiError):
@@ -273,7 +281,10 @@ STATUS_CLASSES: dict[int, type[ApiError]] = {
         Unavailable,
     )
 }
-CODE_CLASSES: dict[str, type[ApiError]] = {StoreUnavailable.code: StoreUnavailable}
+CODE_CLASSES: dict[str, type[ApiError]] = {
+    StoreUnavailable.code: StoreUnavailable,
+    IdempotencyConflict.code: IdempotencyConflict,
+}
 """Classes told apart by ``code`` where one status has several (503)."""
 
 

@@ -50,6 +50,14 @@ class Policy:
     low_priority: bool = False
 
 
+@dataclass(frozen=True)
+class Idempotency:
+    """A submission's ``Idempotency-Key`` and a fingerprint of what was submitted with it."""
+
+    key: str
+    fingerprint: str
+
+
 @dataclass
 class NewJob:
     """What a client submitted, validated, before the store assigns it a state."""
@@ -63,6 +71,8 @@ class NewJob:
     sync: bool = False
     """Submitted through ``/runsync``: shorter result retention (RunPod: 1 min vs 30 min)."""
     created_at: float = 0.0
+    idempotency: Idempotency | None = None
+    """With a key: a job of the same endpoint already holding it is returned instead."""
 
     @property
     def queue_deadline(self) -> float | None:

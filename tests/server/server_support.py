@@ -125,6 +125,8 @@ class Receiver:
     def __init__(self, failures: int = 0) -> None:
         self.failures = failures
         self.bodies: list[Any] = []
+        self.raw: list[tuple[dict[str, str], bytes]] = []
+        """Every request's headers (lower-case names) and body bytes, failures included."""
         self.hosts: list[str] = []
         self.requests = 0
         self._server: asyncio.AbstractServer | None = None
@@ -147,12 +149,18 @@ class Receiver:
         try:
             head = await reader.readuntil(b"\r\n\r\n")
             length = 0
+            headers = dict(
+                (name.strip().lower(), value.strip())
+                for name, _, value in (h.partition(":") for h in head.decode().split("\r\n")[1:])
+                if name
+            )
             for line in head.decode().split("\r\n"):
                 if line.lower().startswith("content-length:"):
                     length = int(line.split(":", 1)[1])
                 if line.lower().startswith("host:"):
                     self.hosts.append(line.split(":", 1)[1].strip())
             body = await reader.readexactly(length)
+            self.raw.append((headers, body))
             self.requests += 1
             if self.requests <= self.failures:
                 writer.write(b"HTTP/1.1 500 Oops\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")

@@ -107,6 +107,8 @@ SERVER_FLAGS: tuple[Flag, ...] = (
     Flag(
         "--webhook-allow", "webhook_allow", str, "Internal HOST|CIDR for webhooks.", multiple=True
     ),
+    Flag("--webhook-secret", "webhook_secret", str, "Sign webhooks (whsec_...)."),
+    Flag("--sse-heartbeat", "sse_heartbeat", float, "Seconds between SSE keep-alives."),
     Flag("--log-level", "log_level", str, "Server log level."),
 )
 

@@ -30,6 +30,7 @@ from pitstop.server.webhooks import deliver_forever
 from pitstop.server.worker_api import add_worker_routes
 from pitstop.storage import make_store
 from pitstop.storage.base import Store
+from pitstop.webhooks import secret_key
 
 log = logging.getLogger("pitstop.server")
 
@@ -88,6 +89,8 @@ def create_app(
     """Build the app. Without ``store`` one is made from ``config.store_url`` (and closed at
     shutdown); a given store is opened but left open. ``local_endpoint`` also mounts RunPod's
     un-prefixed local routes (``/run``, ``/runsync``, ``/status/{id}``, ``/stream/{id}``)."""
+    if config.webhook_secret is not None:
+        secret_key(config.webhook_secret)  # a bad secret stops the start (ConfigError)
     own_store = store is None
     if store is None:
         store = store_for(config)

@@ -20,8 +20,9 @@ from pitstop.errors import BadRequest, NotFound
 from pitstop.models import RETRYABLE_STATES, Job, NewJob
 from pitstop.server.bodies import json_response, query_ms, read_json
 from pitstop.server.errors import ERROR_RESPONSES, SUBMIT_RESPONSES
+from pitstop.server.sse import event_stream, resume_after, wants_events
 from pitstop.server.state import ServerState
-from pitstop.server.submit import parse_submit
+from pitstop.server.submit import IDEMPOTENCY_HEADER, parse_submit
 from pitstop.server.views import health_body, status_body, stream_body
 from pitstop.storage.base import job_key
 
@@ -67,13 +68,15 @@ async def _parse_submit(request: Request, endpoint_id: str, *, sync: bool) -> Ne
     state.auth.client(request, endpoint_id)
     cfg = state.config
     body = await read_json(request, cfg.max_runsync_body if sync else cfg.max_run_body)
-    return parse_submit(body, endpoint_id, cfg, sync=sync, now=state.now())
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    return parse_submit(body, endpoint_id, cfg, sync=sync, now=state.now(), idempotency_key=key)
 
 
 async def _enqueue(state: ServerState, new: NewJob) -> Job:
     """Persist the job (429 when the queue is over ``max_queue``)."""
     job = await state.store.enqueue(new, max_queue=state.config.max_queue)
-    state.metrics.submitted.labels(new.endpoint).inc()
+    if job.id == new.id:  # not an earlier job returned for a repeated Idempotency-Key
+        state.metrics.submitted.labels(new.endpoint).inc()
     return job
 
 
@@ -90,6 +93,9 @@ async def runsync(request: Request, endpoint_id: str) -> Response:
     new = await _parse_submit(request, endpoint_id, sync=True)
     wait_s = query_ms(request, "wait", state.config.runsync_wait * 1000, WAIT_MIN_MS, WAIT_MAX_MS)
     deadline = time.monotonic() + wait_s
+    if new.idempotency is not None:  # the job may be an earlier one: wait for whichever
+        job = await _enqueue(state, new)
+        return json_response(status_body(await _wait_terminal(state, endpoint_id, job.id, wait_s)))
     async with state.store.watch(job_key(new.id)) as watch:
         job = await _enqueue(state, new)
         while not job.status.is_terminal:
@@ -125,9 +131,13 @@ async def status_sync(request: Request, endpoint_id: str, job_id: str) -> Respon
 
 
 async def stream(request: Request, endpoint_id: str, job_id: str) -> Response:
-    """Chunks not yet read (cursor); ``?wait=`` ms long-polls until a chunk or terminal."""
+    """Chunks not yet read (cursor); ``?wait=`` ms long-polls until a chunk or terminal.
+    With ``Accept: text/event-stream``: every chunk as Server-Sent Events (resumable)."""
     state = _state(request)
     state.auth.client(request, endpoint_id)
+    if wants_events(request):
+        job = await _get(state, endpoint_id, job_id)
+        return event_stream(state, job, resume_after(request), state.config.sse_heartbeat)
     wait_s = query_ms(request, "wait", 0, 0, WAIT_MAX_MS)
     deadline = time.monotonic() + wait_s
     async with state.store.watch(job_key(job_id)) as watch:

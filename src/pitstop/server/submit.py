@@ -4,17 +4,27 @@ RunPod's submit body: ``input`` (required, any JSON), ``webhook`` (URL), ``polic
 (``executionTimeout`` / ``ttl`` in ms, ``lowPriority``), ``s3Config`` (passed to the worker).
 Missing policy values take the server's defaults so the sweeper can enforce them. Unknown
 top-level keys are ignored (RunPod documents nothing either way).
+
+pitstop's addition: an ``Idempotency-Key`` header (1-255 visible ASCII characters) makes a
+repeated submission return the job the first one created. Its fingerprint is a hash of the
+body's fields that define the job, so the same key with a different body is a conflict.
 """
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
+import orjson
+
 from pitstop.config import ServerConfig
 from pitstop.errors import BadRequest
-from pitstop.models import NewJob, Policy
+from pitstop.models import Idempotency, NewJob, Policy
+
+IDEMPOTENCY_HEADER = "idempotency-key"
+MAX_IDEMPOTENCY_KEY = 255
 
 
 def _positive_ms(policy: dict[str, Any], name: str, default: int) -> int:
@@ -80,8 +90,27 @@ def new_job_id(sync: bool) -> str:
     return f"sync-{job_id}" if sync else job_id
 
 
+def idempotency_of(key: str | None, body: dict[str, Any]) -> Idempotency | None:
+    """The submission's key and body fingerprint; None without the header."""
+    if key is None:
+        return None
+    if not 0 < len(key) <= MAX_IDEMPOTENCY_KEY or not all(" " < c < "\x7f" for c in key):
+        raise BadRequest(
+            f"header 'Idempotency-Key' must be 1-{MAX_IDEMPOTENCY_KEY} visible ASCII characters"
+        )
+    fields = {name: body.get(name) for name in ("input", "webhook", "policy", "s3Config")}
+    canonical = orjson.dumps(fields, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+    return Idempotency(key, hashlib.sha256(canonical).hexdigest())
+
+
 def parse_submit(
-    body: Any, endpoint: str, config: ServerConfig, *, sync: bool, now: float
+    body: Any,
+    endpoint: str,
+    config: ServerConfig,
+    *,
+    sync: bool,
+    now: float,
+    idempotency_key: str | None = None,
 ) -> NewJob:
     """Validate a submit body; raise :class:`BadRequest` with a readable message."""
     if not isinstance(body, dict):
@@ -97,4 +126,5 @@ def parse_submit(
         s3_config=_s3_config(body.get("s3Config")),
         sync=sync,
         created_at=now,
+        idempotency=idempotency_of(idempotency_key, body),
     )

@@ -31,6 +31,7 @@ from pitstop.server.bodies import dumps
 from pitstop.server.state import ServerState
 from pitstop.server.views import webhook_body
 from pitstop.ssrf import Allowlist, SSRFError, is_public_address, pinned_request, resolve
+from pitstop.webhooks import sign
 
 log = logging.getLogger("pitstop.server.webhooks")
 BATCH = 100
@@ -91,11 +92,27 @@ async def checked_addresses(url: str, allow: Allowlist, timeout: float) -> list[
     return ips
 
 
-async def _post(client: httpx.AsyncClient, url: str, ips: list[str], body: bytes) -> int:
+def _headers(state: ServerState, delivery: WebhookDelivery, body: bytes) -> dict[str, str]:
+    """JSON headers, plus the signature headers when a secret is configured (the delivery id
+    is the ``webhook-id``: the same on every retry, so receivers can drop duplicates)."""
+    secret = state.config.webhook_secret
+    if secret is None:
+        return _HEADERS
+    return {**_HEADERS, **sign(secret, delivery_id(delivery), body)}
+
+
+def delivery_id(delivery: WebhookDelivery) -> str:
+    """The ``webhook-id`` of a delivery: unique across jobs, the same on every attempt."""
+    return f"{delivery.job_id}.{delivery.id}"
+
+
+async def _post(
+    client: httpx.AsyncClient, url: str, ips: list[str], body: bytes, headers: dict[str, str]
+) -> int:
     """POST to the first checked address that accepts a connection; the status code."""
     error: httpx.ConnectError | None = None
     for ip in ips:
-        request = pinned_request(client, "POST", url, ip, _HEADERS, content=body)
+        request = pinned_request(client, "POST", url, ip, headers, content=body)
         try:
             response = await client.send(request)
         except httpx.ConnectError as exc:
@@ -114,7 +131,7 @@ async def deliver(
     try:
         body = await _payload(state, delivery)
         ips = await checked_addresses(delivery.url, allow, state.config.webhook_timeout)
-        status = await _post(client, delivery.url, ips, body)
+        status = await _post(client, delivery.url, ips, body, _headers(state, delivery, body))
     except StoreUnavailable:
         raise  # the store is down, not the receiver: this is no attempt
     except Exception as exc:

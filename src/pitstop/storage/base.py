@@ -106,6 +106,13 @@ class Store(abc.ABC):
         Atomic and durable on return (the caller hands the id out only afterwards). With
         ``max_queue``, raises :class:`pitstop.errors.QueueFull` instead when the endpoint
         already has that many ``IN_QUEUE`` jobs. A duplicate id raises ``StorageError``.
+
+        Idempotency: when ``job.idempotency`` is set and a retained job of the same endpoint
+        was enqueued with the same key, nothing is written and that job is returned as it is
+        now (its id differs from ``job.id``); with another fingerprint,
+        :class:`pitstop.errors.IdempotencyConflict` is raised. The check and the insert are
+        one atomic step, so concurrent submissions with one key create one job. A key lives as
+        long as its job's record (it is forgotten when the job is deleted after retention).
         """
 
     @abc.abstractmethod

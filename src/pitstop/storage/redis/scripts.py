@@ -152,8 +152,19 @@ end
 """
 
 ENQUEUE = r"""
-local id, ep, maxq = ARGV[5], ARGV[6], ARGV[7]
+local id, ep, maxq, ikey, ifp = ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9]
 local jk = key('job', id)
+if ikey ~= '' then
+  local held = redis.call('HGET', key('idem', ep), ikey)
+  if held then
+    local cut = string.find(held, '\n', 1, true)
+    local hid = string.sub(held, 1, cut - 1)
+    if redis.call('EXISTS', key('job', hid)) == 1 then
+      if string.sub(held, cut + 1) ~= ifp then return 'conflict:' .. hid end
+      return 'existing:' .. hid
+    end
+  end
+end
 if redis.call('EXISTS', jk) == 1 then return 'duplicate' end
 if maxq ~= '' then
   local n = redis.call('ZCARD', key('q', ep)) + redis.call('ZCARD', key('qlow', ep))
@@ -161,8 +172,12 @@ if maxq ~= '' then
 end
 local qm = string.format('%016d', redis.call('INCR', key('seq'))) .. ':' .. id
 local fields = {}
-for i = 8, #ARGV do fields[#fields + 1] = ARGV[i] end
+for i = 10, #ARGV do fields[#fields + 1] = ARGV[i] end
 redis.call('HSET', jk, 'st', 'IN_QUEUE', 'qm', qm, unpack(fields))
+if ikey ~= '' then
+  redis.call('HSET', key('idem', ep), ikey, id .. '\n' .. ifp)
+  redis.call('HSET', jk, 'idem', ikey)
+end
 local cr = redis.call('HGET', jk, 'cr')
 redis.call('ZADD', key('recent', ep), cr, qm)
 redis.call('ZADD', key('recent'), cr, qm)
@@ -439,8 +454,9 @@ local n = 0
 for _, id in ipairs(ids) do
   redis.call('ZREM', key('retain'), id)
   local jk = key('job', id)
-  local f = redis.call('HMGET', jk, 'st', 'ep', 'qm', 'ret')
+  local f = redis.call('HMGET', jk, 'st', 'ep', 'qm', 'ret', 'idem')
   if f[1] and TERMINAL[f[1]] then
+    if f[5] then redis.call('HDEL', key('idem', f[2]), f[5]) end
     for _, did in ipairs(redis.call('LRANGE', key('whjob', id), 0, -1)) do
       if not redis.call('ZSCORE', key('whdue'), did) then  -- pending ones expire on their own
         redis.call('DEL', key('wh', did))

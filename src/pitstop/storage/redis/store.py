@@ -40,7 +40,13 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from pitstop.errors import ConfigError, MissingExtraError, QueueFull, StorageError
+from pitstop.errors import (
+    ConfigError,
+    IdempotencyConflict,
+    MissingExtraError,
+    QueueFull,
+    StorageError,
+)
 from pitstop.models import (
     JSON,
     Chunk,
@@ -260,11 +266,16 @@ class RedisStore(Store):
             job.created_at,
         )
         limit = "" if max_queue is None else str(max_queue)
-        args = (job.id, job.endpoint, limit, *flat(fields))
+        idem = job.idempotency
+        marks = ("", "") if idem is None else (idem.key, idem.fingerprint)
+        args = (job.id, job.endpoint, limit, *marks, *flat(fields))
         try:
-            answer = await self._call("enqueue", *args)
+            answer = str(await self._call("enqueue", *args))
         except InFlightLost:
             answer = await self._enqueue_again(job.id, args)
+        kind, _, held = answer.partition(":")
+        if kind in ("existing", "conflict"):
+            return await self._idempotent(job, kind, held)
         if answer == "duplicate":
             raise StorageError(f"duplicate job id {job.id!r}")
         if answer == "full":
@@ -272,6 +283,21 @@ class RedisStore(Store):
                 f"endpoint {job.endpoint!r} already has {max_queue} queued jobs (limit {max_queue})"
             )
         return job.queued()
+
+    async def _idempotent(self, job: NewJob, kind: str, held: str) -> Job:
+        """The job already holding the submission's idempotency key (409 on another body)."""
+        if held == job.id:  # our own submit, answered again after a lost connection
+            return job.queued() if (found := await self.get(held)) is None else found
+        if kind == "conflict":
+            assert job.idempotency is not None
+            raise IdempotencyConflict(
+                f"Idempotency-Key {job.idempotency.key!r} was used for job {held} "
+                "with a different body"
+            )
+        found = await self.get(held)
+        if found is None:  # deleted after its retention a moment ago: the key is free again
+            return await self.enqueue(job)
+        return found
 
     async def _enqueue_again(self, job_id: str, args: tuple[Any, ...]) -> str:
         """Settle a submit whose connection failed after it was sent: send it again.

@@ -12,8 +12,16 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-from pitstop.errors import QueueFull, StorageError
-from pitstop.models import RETRYABLE_STATES, Chunk, Job, JobStatus, NewJob, Outcome
+from pitstop.errors import IdempotencyConflict, QueueFull, StorageError
+from pitstop.models import (
+    RETRYABLE_STATES,
+    Chunk,
+    Idempotency,
+    Job,
+    JobStatus,
+    NewJob,
+    Outcome,
+)
 from pitstop.storage.base import job_key, queue_key, stop_key
 from pitstop.storage.sqlite.rows import (
     JOB_COLUMNS,
@@ -35,7 +43,12 @@ IN_PROGRESS = JobStatus.IN_PROGRESS.value
 def enqueue(
     tx: Tx, job: NewJob, input_text: str, s3_text: str | None, max_queue: int | None
 ) -> Job:
-    """Insert a new IN_QUEUE job (refusing it when the queue is at ``max_queue``)."""
+    """Insert a new IN_QUEUE job (refusing it when the queue is at ``max_queue``), or return
+    the job that already holds the submission's idempotency key."""
+    if job.idempotency is not None:
+        existing = _idempotent_job(tx, job.endpoint, job.idempotency)
+        if existing is not None:
+            return existing
     if max_queue is not None:
         row = tx.one(
             "SELECT n FROM job_counts WHERE endpoint = ? AND status = 'IN_QUEUE'", (job.endpoint,)
@@ -67,8 +80,32 @@ def enqueue(
         )
     except sqlite3.IntegrityError as exc:
         raise StorageError(f"duplicate job id {job.id!r}") from exc
+    if job.idempotency is not None:
+        tx.conn.execute(
+            "INSERT OR REPLACE INTO idempotency (endpoint, key, job_id, fingerprint) "
+            "VALUES (?, ?, ?, ?)",
+            (job.endpoint, job.idempotency.key, job.id, job.idempotency.fingerprint),
+        )
     tx.notify(queue_key(job.endpoint), job_key(job.id))
     return job.queued()
+
+
+def _idempotent_job(tx: Tx, endpoint: str, idem: Idempotency) -> Job | None:
+    """The retained job holding ``idem.key`` on ``endpoint`` (409 on another fingerprint)."""
+    row = tx.one(
+        "SELECT job_id, fingerprint FROM idempotency WHERE endpoint = ? AND key = ?",
+        (endpoint, idem.key),
+    )
+    if row is None:
+        return None
+    existing = fetch_job(tx, row[0])
+    if existing is None:
+        return None
+    if row[1] != idem.fingerprint:
+        raise IdempotencyConflict(
+            f"Idempotency-Key {idem.key!r} was used for job {row[0]} with a different body"
+        )
+    return existing
 
 
 def get(tx: Tx, job_id: str) -> Job | None:

@@ -18,7 +18,7 @@ import sqlite3
 
 from pitstop.errors import StorageError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _V1 = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -144,7 +144,19 @@ CREATE INDEX webhooks_due ON webhooks (next_at, seq) WHERE pending = 1;
 CREATE INDEX webhooks_job ON webhooks (job_id);
 """
 
-_MIGRATIONS: dict[int, str] = {1: _V1}
+_V2 = """
+CREATE TABLE idempotency (
+    endpoint TEXT NOT NULL,
+    key TEXT NOT NULL,
+    job_id TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    PRIMARY KEY (endpoint, key)
+) WITHOUT ROWID;
+CREATE INDEX idempotency_job ON idempotency (job_id);
+"""
+"""Version 2: ``Idempotency-Key`` of submissions, forgotten with their job."""
+
+_MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2}
 """Script that brings a database from version ``n - 1`` to ``n``."""
 
 

@@ -106,7 +106,7 @@ def delete_expired(tx: Tx, now: float, worker_ttl_s: float) -> int:
     for start in range(0, len(ids), 500):
         part = ids[start : start + 500]
         marks = ",".join("?" * len(part))
-        for table in ("chunks", "logs", "stops"):
+        for table in ("chunks", "logs", "stops", "idempotency"):
             tx.conn.execute(f"DELETE FROM {table} WHERE job_id IN ({marks})", part)
         tx.conn.execute(f"DELETE FROM webhooks WHERE pending = 0 AND job_id IN ({marks})", part)
         tx.conn.execute(f"DELETE FROM jobs WHERE id IN ({marks})", part)
