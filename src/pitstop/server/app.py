@@ -18,11 +18,13 @@ from fastapi import FastAPI
 
 from pitstop import __version__
 from pitstop.config import ServerConfig
+from pitstop.errors import ConfigError
 from pitstop.server.auth import Auth
 from pitstop.server.bodies import JsonResponse
 from pitstop.server.client_api import add_client_routes
 from pitstop.server.errors import install_error_handlers
 from pitstop.server.fastpath import FastPathApp
+from pitstop.server.limits import ID_RULE, valid_id
 from pitstop.server.pitstop_api import add_pitstop_routes
 from pitstop.server.state import ServerState
 from pitstop.server.sweeper import sweep_forever
@@ -87,6 +89,8 @@ def create_app(
     """Build the app. Without ``store`` one is made from ``config.store_url`` (and closed at
     shutdown); a given store is opened but left open. ``local_endpoint`` also mounts RunPod's
     un-prefixed local routes (``/run``, ``/runsync``, ``/status/{id}``, ``/stream/{id}``)."""
+    if local_endpoint is not None and not valid_id(local_endpoint):
+        raise ConfigError(f"endpoint id {local_endpoint!r} is not valid: {ID_RULE}")
     own_store = store is None
     if store is None:
         store = store_for(config)

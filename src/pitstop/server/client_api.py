@@ -26,6 +26,8 @@ from pitstop.server.views import health_body, status_body, stream_body
 from pitstop.storage.base import job_key
 
 WAIT_MIN_MS, WAIT_MAX_MS = 1000.0, 300_000.0
+TTL_MAX_MS = 10 * 365 * 86_400_000.0
+"""Longest ``/status?ttl=`` (ten years; longer values are clamped to it)."""
 _LOCAL_PATHS = ("run", "runsync", "status", "stream")
 
 
@@ -106,7 +108,7 @@ async def status(request: Request, endpoint_id: str, job_id: str) -> Response:
     state.auth.client(request)
     ttl = request.query_params.get("ttl")
     if ttl:
-        seconds = query_ms(request, "ttl", 0, 0, float("inf"))
+        seconds = query_ms(request, "ttl", 0, 0, TTL_MAX_MS)
         await _get(state, endpoint_id, job_id)
         job = _owned(
             await state.store.set_retention(job_id, seconds, state.now()), endpoint_id, job_id
@@ -132,11 +134,10 @@ async def stream(request: Request, endpoint_id: str, job_id: str) -> Response:
     deadline = time.monotonic() + wait_s
     async with state.store.watch(job_key(job_id)) as watch:
         while True:
-            found = await state.store.read_stream(job_id)
+            found = await state.store.read_stream(job_id, endpoint=endpoint_id)
             if found is None:
                 raise _missing(job_id)
             job, chunks = found
-            _owned(job, endpoint_id, job_id)
             if chunks or job.status.is_terminal:
                 break
             if await state.wait_until(watch, deadline) is not True:

@@ -3,26 +3,40 @@
 RunPod's submit body: ``input`` (required, any JSON), ``webhook`` (URL), ``policy``
 (``executionTimeout`` / ``ttl`` in ms, ``lowPriority``), ``s3Config`` (passed to the worker).
 Missing policy values take the server's defaults so the sweeper can enforce them. Unknown
-top-level keys are ignored (RunPod documents nothing either way).
+top-level keys are ignored (RunPod documents nothing either way). Every kept value must be
+renderable again (:mod:`pitstop.server.limits`), and policy numbers finite and at most
+:data:`MAX_POLICY_MS`, so whatever is accepted can be stored, handed out and read back.
 """
 
 from __future__ import annotations
 
+import math
 import uuid
 from typing import Any
 
 from pitstop.config import ServerConfig
 from pitstop.errors import BadRequest
 from pitstop.models import NewJob, Policy
+from pitstop.server.limits import check_value
+
+MAX_POLICY_MS = 2**53 - 1
+"""Largest ``executionTimeout`` / ``ttl`` accepted (exact as a float; about 285,000 years)."""
 
 
 def _positive_ms(policy: dict[str, Any], name: str, default: int) -> int:
     value = policy.get(name)
     if value is None:
         return default
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise BadRequest(f"policy.{name} must be a positive number of milliseconds")
-    return int(value)
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or not 0 < value <= MAX_POLICY_MS
+    ):
+        raise BadRequest(
+            f"policy.{name} must be a positive number of milliseconds up to {MAX_POLICY_MS}"
+        )
+    return max(1, int(value))
 
 
 def parse_policy(raw: Any, config: ServerConfig) -> Policy:
@@ -75,6 +89,9 @@ def parse_submit(
         raise BadRequest('request body must be a JSON object like {"input": {...}}')
     if "input" not in body:
         raise BadRequest('request body is missing the required field "input"')
+    for field in ("input", "webhook", "s3Config"):
+        if body.get(field) is not None:
+            check_value(body[field], field)
     return NewJob(
         id=new_job_id(sync),
         endpoint=endpoint,

@@ -374,8 +374,15 @@ class Transport:
 
     async def post(self, url: str, body: bytes, headers: dict[str, str]) -> int:
         """POST with retries on 5xx and connection errors; the final status (0: unreachable)."""
+        status, _ = await self.post_answer(url, body, headers)
+        return status
+
+    async def post_answer(
+        self, url: str, body: bytes, headers: dict[str, str]
+    ) -> tuple[int, bytes]:
+        """:meth:`post`, also returning the final answer's body (empty when unreachable)."""
         attempts = max(1, self.cfg.result_attempts)
-        status = 0
+        status, content = 0, b""
         for attempt in range(attempts):
             if attempt:
                 await asyncio.sleep(self.cfg.result_backoff * (2 ** (attempt - 1)))
@@ -383,12 +390,12 @@ class Transport:
                 response = await self.client.post(url, content=body, headers=headers)
             except _failures() as exc:
                 get_logger().debug(f"POST {url} failed: {type(exc).__name__}: {exc}")
-                status = 0
+                status, content = 0, b""
                 continue
-            status = int(response.status_code)
+            status, content = int(response.status_code), bytes(response.content)
             if status < 500:
-                return status
-        return status
+                break
+        return status, content
 
     async def ping(self, job_ids: list[str], timeout: float) -> int:
         """One heartbeat GET; the status, or 0 when it could not be sent."""
