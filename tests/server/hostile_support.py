@@ -64,6 +64,17 @@ class Bystanders:
         assert all(j["attempt"] == 1 for j in jobs), jobs
         await self.finish(jobs, worker)
 
+    async def one_running(self, worker: str = "good-worker") -> list[dict[str, Any]]:
+        """Submit one good job and take it: the job list of that take."""
+        await self.submit(1)
+        return await self.take_batch(worker)
+
+    async def status(self, job_id: str) -> dict[str, Any]:
+        answer = await self.client.get(f"/v2/{self.ep}/status/{job_id}")
+        assert answer.status_code == 200, answer.text
+        body: dict[str, Any] = answer.json()
+        return body
+
     async def finish(self, jobs: list[dict[str, Any]], worker: str = "good-worker") -> None:
         for job in jobs:
             done = await self.client.post(
@@ -72,5 +83,5 @@ class Bystanders:
                 headers={"X-Pitstop-Attempt": str(job["attempt"])},
             )
             assert done.status_code == 200, done.text
-            status = (await self.client.get(f"/v2/{self.ep}/status/{job['id']}")).json()
+            status = await self.status(job["id"])
             assert status["status"] == "COMPLETED" and status["retries"] == 0, status

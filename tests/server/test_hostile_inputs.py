@@ -137,9 +137,7 @@ async def test_huge_status_ttl_is_clamped_not_a_server_error(
     any_client: httpx.AsyncClient,
 ) -> None:
     good = Bystanders(any_client, "ep")
-    await good.submit(1)
-    jobs = await good.take_batch()
-    await good.finish(jobs)
+    await good.finish(await good.one_running())
     answer = await any_client.get(f"/v2/ep/status/{good.ids[0]}?ttl=1e300")
     assert answer.status_code == 200, answer.text
     record = (await any_client.get(f"/pitstop/v1/jobs/{good.ids[0]}")).json()
@@ -151,8 +149,7 @@ async def test_bad_attempt_headers_are_refused_and_change_nothing(
     any_client: httpx.AsyncClient,
 ) -> None:
     good = Bystanders(any_client, "ep")
-    await good.submit(1)
-    jobs = await good.take_batch()
+    jobs = await good.one_running()
     job_id = jobs[0]["id"]
     for attempt in (str(2**63), "-1", "1e3", "x"):
         for route in ("job-done", "job-stream", "job-log"):
@@ -162,8 +159,7 @@ async def test_bad_attempt_headers_are_refused_and_change_nothing(
                 headers={"X-Pitstop-Attempt": attempt},
             )
             assert_bad_request(answer, "X-Pitstop-Attempt")
-    status = (await any_client.get(f"/v2/ep/status/{job_id}")).json()
-    assert status["status"] == "IN_PROGRESS"
+    assert (await good.status(job_id))["status"] == "IN_PROGRESS"
     assert (await any_client.get(f"/v2/ep/stream/{job_id}")).json()["stream"] == []
     await good.finish(jobs)
 
@@ -181,7 +177,7 @@ async def test_a_stored_job_that_cannot_be_handed_out_fails_alone(
     await good.submit()
     await good.assert_served()
     for job_id in ("poison-surrogate", "poison-deep"):
-        status = (await any_client.get(f"/v2/ep/status/{job_id}")).json()
+        status = await good.status(job_id)
         assert status["status"] == "FAILED", status
         assert "cannot hand this job to a worker" in status["error"], status
     empty = await any_client.get("/v2/ep/job-take/good-worker")

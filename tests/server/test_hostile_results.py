@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
 
 import httpx
 from hostile_support import (  # type: ignore[import-not-found]
@@ -39,13 +38,6 @@ BAD_RESULTS = [
 ]
 
 
-async def _status(client: httpx.AsyncClient, ep: str, job_id: str) -> dict[str, Any]:
-    answer = await client.get(f"/v2/{ep}/status/{job_id}")
-    assert answer.status_code == 200, answer.text
-    body: dict[str, Any] = answer.json()
-    return body
-
-
 async def test_unrenderable_results_fail_the_job_and_reads_stay_200(
     any_client: httpx.AsyncClient,
 ) -> None:
@@ -61,7 +53,7 @@ async def test_unrenderable_results_fail_the_job_and_reads_stay_200(
             headers={"X-Pitstop-Attempt": "1", "Content-Type": "application/x-www-form-urlencoded"},
         )
         assert_bad_request(answer, "refused", *words)
-        status = await _status(any_client, good.ep, victim["id"])
+        status = await good.status(victim["id"])
         assert status["status"] == "FAILED", (case, status)
         assert "Job result refused by the server" in status["error"], (case, status)
         for read in ("status-sync", "stream"):
@@ -87,7 +79,7 @@ async def test_results_at_the_limit_are_accepted_and_read_back(
     assert stream.status_code == 200, stream.text
     done = await any_client.post(f"/v2/ep/job-done/w1/{job_id}", json={"output": value})
     assert done.status_code == 200, done.text
-    assert (await _status(any_client, "ep", job_id))["output"] == value
+    assert (await Bystanders(any_client, "ep").status(job_id))["output"] == value
     chunks = (await any_client.get(f"/v2/ep/stream/{job_id}")).json()["stream"]
     assert chunks == [{"output": value}]
 
@@ -110,8 +102,7 @@ async def test_unrenderable_progress_and_logs_are_refused_without_ending_the_job
     any_client: httpx.AsyncClient,
 ) -> None:
     good = Bystanders(any_client, "ep")
-    await good.submit(1)
-    jobs = await good.take_batch("w1")
+    jobs = await good.one_running("w1")
     job_id = jobs[0]["id"]
     bad_progress = '{"status": "IN_PROGRESS", "output": "\\ud800"}'
     answer = await any_client.post(f"/v2/ep/job-done/w1/{job_id}", content=bad_progress)
@@ -124,7 +115,7 @@ async def test_unrenderable_progress_and_logs_are_refused_without_ending_the_job
     deep_stream = json.dumps({"lines": [{"text": "x", "stream": nested(500)}]})
     answer = await any_client.post(f"/v2/ep/job-log/w1/{job_id}", content=deep_stream)
     assert_bad_request(answer, "stream")
-    assert (await _status(any_client, "ep", job_id))["status"] == "IN_PROGRESS"
+    assert (await good.status(job_id))["status"] == "IN_PROGRESS"
     await good.finish(jobs, "w1")
 
 
@@ -132,8 +123,7 @@ async def test_a_refusal_by_a_worker_that_does_not_hold_the_job_changes_nothing(
     any_client: httpx.AsyncClient,
 ) -> None:
     good = Bystanders(any_client, "ep")
-    await good.submit(1)
-    jobs = await good.take_batch("w1")
+    jobs = await good.one_running("w1")
     job_id = jobs[0]["id"]
     body = f'{{"output": {deep_text(300)}}}'
     other = await any_client.post(f"/v2/ep/job-done/intruder/{job_id}", content=body)
@@ -142,5 +132,5 @@ async def test_a_refusal_by_a_worker_that_does_not_hold_the_job_changes_nothing(
         f"/v2/ep/job-done/w1/{job_id}", content=body, headers={"X-Pitstop-Attempt": "7"}
     )
     assert stale.status_code == 409, stale.text
-    assert (await _status(any_client, "ep", job_id))["status"] == "IN_PROGRESS"
+    assert (await good.status(job_id))["status"] == "IN_PROGRESS"
     await good.finish(jobs, "w1")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from storage_support import RETAIN, T0, new_job, ok, running
 
-from pitstop.models import Outcome
+from pitstop.models import Fence, Outcome
 from pitstop.storage import Store
 
 LINE = [("stdout", "x")]
@@ -18,20 +18,18 @@ LINE = [("stdout", "x")]
 async def test_fenced_log_lines_only_from_the_holder(store: Store) -> None:
     job = await running(store)
 
-    async def log(**fence: object) -> Outcome:
-        return await store.append_logs(job.id, LINE, T0 + 2, **fence)  # type: ignore[arg-type]
+    async def log(worker: str, attempt: int | None, endpoint: str | None = "ep") -> Outcome:
+        return await store.append_logs(job.id, LINE, T0 + 2, Fence(worker, attempt, endpoint))
 
-    assert await log(worker_id="w2", attempt=None, endpoint="ep") is Outcome.STALE
-    assert await log(worker_id="w1", attempt=2, endpoint="ep") is Outcome.STALE
-    assert await log(worker_id="w1", attempt=1, endpoint="other") is Outcome.UNKNOWN
-    assert (
-        await store.append_logs("nope", LINE, T0, worker_id="w1", endpoint="ep") is Outcome.UNKNOWN
-    )
+    assert await log("w2", None) is Outcome.STALE
+    assert await log("w1", 2) is Outcome.STALE
+    assert await log("w1", 1, "other") is Outcome.UNKNOWN
+    assert await store.append_logs("nope", LINE, T0, Fence("w1", 1, "ep")) is Outcome.UNKNOWN
     assert await store.read_logs(job.id) == []
-    assert await log(worker_id="w1", attempt=1, endpoint="ep") is Outcome.ACCEPTED
-    assert await log(worker_id="w1", attempt=None, endpoint="ep") is Outcome.ACCEPTED
+    assert await log("w1", 1) is Outcome.ACCEPTED
+    assert await log("w1", None, None) is Outcome.ACCEPTED
     await store.finish(job.id, "w1", 1, ok(), T0 + 3, RETAIN)
-    assert await log(worker_id="w1", attempt=1, endpoint="ep") is Outcome.IGNORED
+    assert await log("w1", 1) is Outcome.IGNORED
     assert [line.seq for line in await store.read_logs(job.id)] == [0, 1]
 
 

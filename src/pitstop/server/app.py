@@ -25,6 +25,7 @@ from pitstop.server.client_api import add_client_routes
 from pitstop.server.errors import install_error_handlers
 from pitstop.server.fastpath import FastPathApp
 from pitstop.server.limits import ID_RULE, valid_id
+from pitstop.server.openapi import describe
 from pitstop.server.pitstop_api import add_pitstop_routes
 from pitstop.server.state import ServerState
 from pitstop.server.sweeper import sweep_forever
@@ -107,22 +108,18 @@ def create_app(
     add_client_routes(app, local_endpoint)
     add_worker_routes(app)
     add_pitstop_routes(app)
-    _drop_validation_responses(app)
+    _document(app)
     return app
 
 
-def _drop_validation_responses(app: FastAPI) -> None:
-    """Remove FastAPI's automatic 422 entries from the OpenAPI: pitstop answers 400 instead."""
+def _document(app: FastAPI) -> None:
+    """Serve the OpenAPI document completed by :func:`pitstop.server.openapi.describe`."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = build()
-            for item in schema.get("paths", {}).values():
-                for operation in item.values():
-                    operation.get("responses", {}).pop("422", None)
-            for name in ("HTTPValidationError", "ValidationError"):
-                schema.get("components", {}).get("schemas", {}).pop(name, None)
+            describe(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 

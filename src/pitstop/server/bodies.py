@@ -88,10 +88,21 @@ async def read_json(request: Request, limit: int, what: str = "request body") ->
     return parse_json(raw, what)
 
 
+def query_value(request: Request, name: str, default: str | None = None) -> str | None:
+    """A query parameter given at most once (400 when repeated: a list is not a value)."""
+    values = request.query_params.getlist(name)
+    if not values:
+        return default
+    if len(values) > 1:
+        raise BadRequest(f"query parameter {name!r} is given {len(values)} times")
+    return values[0]
+
+
 def query_ms(request: Request, name: str, default_ms: float, lo: float, hi: float) -> float:
-    """A millisecond query parameter clamped to ``[lo, hi]``, returned in seconds (400 if bad)."""
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
+    """A millisecond query parameter clamped to ``[lo, hi]``, returned in seconds (400 if bad,
+    empty included)."""
+    raw = query_value(request, name)
+    if raw is None:
         return default_ms / 1000.0
     try:
         value = float(raw)

@@ -18,7 +18,7 @@ from starlette.responses import Response
 
 from pitstop.errors import BadRequest, NotFound
 from pitstop.models import RETRYABLE_STATES, Job, NewJob
-from pitstop.server.bodies import json_response, query_ms, read_json
+from pitstop.server.bodies import json_response, query_ms, query_value, read_json
 from pitstop.server.errors import ERROR_RESPONSES, SUBMIT_RESPONSES
 from pitstop.server.state import ServerState
 from pitstop.server.submit import parse_submit
@@ -106,8 +106,7 @@ async def status(request: Request, endpoint_id: str, job_id: str) -> Response:
     """The job's status body; ``?ttl=`` (ms) keeps its record that long from now."""
     state = _state(request)
     state.auth.client(request)
-    ttl = request.query_params.get("ttl")
-    if ttl:
+    if query_value(request, "ttl") is not None:
         seconds = query_ms(request, "ttl", 0, 0, TTL_MAX_MS)
         await _get(state, endpoint_id, job_id)
         job = _owned(
@@ -185,37 +184,6 @@ async def health(request: Request, endpoint_id: str) -> Response:
     return json_response(health_body(counts, workers, state.unhealthy_ids(endpoint_id, since)))
 
 
-_SUBMIT_BODY: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "required": ["input"],
-                    "properties": {
-                        "input": {"description": "Anything the handler expects."},
-                        "webhook": {
-                            "type": "string",
-                            "description": "URL POSTed when the job ends.",
-                        },
-                        "policy": {
-                            "type": "object",
-                            "properties": {
-                                "executionTimeout": {"type": "integer", "description": "ms"},
-                                "ttl": {"type": "integer", "description": "ms from submission"},
-                                "lowPriority": {"type": "boolean"},
-                            },
-                        },
-                        "s3Config": {"type": "object", "description": "Handed to the worker."},
-                    },
-                },
-                "example": {"input": {"prompt": "hello"}},
-            }
-        },
-    }
-}
-
 Handler = Callable[..., Awaitable[Response]]
 
 # (path, handler, methods, has a job id)
@@ -258,7 +226,6 @@ def add_client_routes(app: FastAPI, local_endpoint: str | None = None) -> None:
     """Mount the client API under ``/v2/{endpoint_id}/``; with ``local_endpoint`` also at
     ``/run``, ``/runsync``, ``/status/{id}``, ``/stream/{id}`` (RunPod's local server paths)."""
     for path, handler, methods, with_job in ROUTES:
-        extra = _SUBMIT_BODY if path in ("run", "runsync") else None
         summary = (handler.__doc__ or "").split("\n")[0]
         local = local_endpoint is not None and path.split("/")[0] in _LOCAL_PATHS
         for method in methods:
@@ -270,7 +237,6 @@ def add_client_routes(app: FastAPI, local_endpoint: str | None = None) -> None:
                 tags=["client"],
                 summary=summary,
                 responses=_responses(path),
-                openapi_extra=extra,
                 name=f"client_{op}",
                 operation_id=f"client_{op}",
             )
@@ -282,7 +248,6 @@ def add_client_routes(app: FastAPI, local_endpoint: str | None = None) -> None:
                     tags=["local"],
                     summary=f"{summary} (local endpoint)",
                     responses=_responses(path),
-                    openapi_extra=extra,
                     name=f"local_{op}",
                     operation_id=f"local_{op}",
                 )

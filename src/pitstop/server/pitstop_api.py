@@ -13,7 +13,7 @@ from starlette.responses import Response
 
 from pitstop.errors import BadRequest, NotFound
 from pitstop.models import JobStatus
-from pitstop.server.bodies import json_response
+from pitstop.server.bodies import json_response, query_value
 from pitstop.server.errors import ERROR_RESPONSES
 from pitstop.server.state import ServerState
 from pitstop.server.views import log_body, record_body, summary_body
@@ -26,8 +26,8 @@ def _state(request: Request) -> ServerState:
 
 
 def _int_param(request: Request, name: str, default: int, lo: int, hi: int) -> int:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
+    raw = query_value(request, name)
+    if raw is None:
         return default
     try:
         return min(max(int(raw), lo), hi)
@@ -57,14 +57,13 @@ async def get_logs(request: Request, job_id: str) -> Response:
 async def list_jobs(request: Request) -> Response:
     """Recent jobs, newest first, optionally by ``endpoint`` and ``status``."""
     state = _state(request)
-    params = request.query_params
-    raw_status = params.get("status")
+    raw_status = query_value(request, "status")
     try:
         status = JobStatus(raw_status) if raw_status else None
     except ValueError:
         raise BadRequest(f"unknown status {raw_status!r}") from None
     limit = _int_param(request, "limit", 50, 1, 1000)
-    jobs = await state.store.recent(params.get("endpoint") or None, limit, status)
+    jobs = await state.store.recent(query_value(request, "endpoint") or None, limit, status)
     return json_response({"jobs": [summary_body(j) for j in jobs]})
 
 

@@ -15,7 +15,7 @@ import time
 from starlette.requests import Request
 
 from pitstop.models import Job, Result
-from pitstop.server.bodies import dumps
+from pitstop.server.bodies import dumps, query_value
 from pitstop.server.limits import describe
 from pitstop.server.state import ServerState
 from pitstop.storage.base import queue_key
@@ -27,7 +27,7 @@ async def take_payloads(
     state: ServerState, request: Request, endpoint: str, worker_id: str, n: int
 ) -> list[bytes]:
     """Up to ``n`` rendered job payloads for ``worker_id`` (none after ``take_wait``)."""
-    idle = request.query_params.get("job_in_progress") != "1"
+    idle = query_value(request, "job_in_progress") != "1"
     while True:
         jobs = await _claim(state, request, endpoint, worker_id, n, idle)
         if not jobs:

@@ -24,8 +24,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from pitstop.errors import BadRequest, NotFound, StaleAttempt
-from pitstop.models import JSON, Outcome, Result
-from pitstop.server.bodies import json_response, read_json
+from pitstop.models import JSON, Fence, Outcome, Result
+from pitstop.server.bodies import json_response, query_value, read_json
 from pitstop.server.errors import ERROR_RESPONSES, WORKER_RESPONSES
 from pitstop.server.limits import check_value, unrenderable
 from pitstop.server.state import ServerState, Unhealthy
@@ -81,9 +81,9 @@ async def job_take(request: Request, endpoint_id: str, worker_id: str) -> Respon
 async def job_take_batch(request: Request, endpoint_id: str, worker_id: str) -> Response:
     """Take up to ``batch_size`` jobs (200 with a JSON array) or 204 with none."""
     state = _state(request)
-    raw = request.query_params.get("batch_size", "1")
+    raw = query_value(request, "batch_size", "1")
     try:
-        n = min(max(int(raw), 1), MAX_BATCH)
+        n = min(max(int(raw or ""), 1), MAX_BATCH)
     except ValueError:
         raise BadRequest("batch_size must be an integer") from None
     payloads = await take_payloads(state, request, endpoint_id, worker_id, n)
@@ -207,20 +207,17 @@ async def ping(request: Request, endpoint_id: str, worker_id: str) -> Response:
     """Heartbeat: renew the leases of ``job_id`` (comma list), record the worker;
     ``status=unhealthy&check=&reason=`` marks the worker unhealthy."""
     state = _state(request)
-    params = request.query_params
-    job_ids = [j for j in params.get("job_id", "").split(",") if j]
+    job_ids = [j for j in (query_value(request, "job_id") or "").split(",") if j]
     now = state.now()
-    if params.get("status") == "unhealthy":
-        state.unhealthy[worker_id] = Unhealthy(
-            endpoint_id, params.get("check", ""), params.get("reason", ""), now
-        )
+    if query_value(request, "status") == "unhealthy":
+        check, reason = query_value(request, "check", ""), query_value(request, "reason", "")
+        state.unhealthy[worker_id] = Unhealthy(endpoint_id, check or "", reason or "", now)
     else:
         state.unhealthy.pop(worker_id, None)
     if job_ids:
         await state.store.renew(worker_id, job_ids, state.config.lease_s, now)
-    await state.note_worker(
-        endpoint_id, worker_id, job_ids, params.get("runpod_version"), force=True
-    )
+    version = query_value(request, "runpod_version")
+    await state.note_worker(endpoint_id, worker_id, job_ids, version, force=True)
     return Response(_OK, media_type=_JSON)
 
 
@@ -233,10 +230,10 @@ def _log_lines(body: Any) -> list[tuple[str, str]]:
     for line in lines:
         if not isinstance(line, dict):
             raise BadRequest("each log line must be an object")
-        stream, text = line.get("stream") or "log", line.get("text")
-        if not isinstance(stream, str) or not isinstance(text, str):
+        stream, text = line.get("stream"), line.get("text")
+        if not isinstance(stream, (str, type(None))) or not isinstance(text, str):
             raise BadRequest("each log line needs a string 'text' (and a string 'stream')")
-        pairs.append((stream, text))
+        pairs.append((stream or "log", text))
     check_value(pairs, "lines")
     return pairs
 
@@ -249,9 +246,8 @@ async def job_log(request: Request, endpoint_id: str, worker_id: str, job_id: st
     body = await read_json(request, state.config.max_worker_body, "job-log body")
     pairs = _log_lines(body)
     if pairs:
-        outcome = await state.store.append_logs(
-            job_id, pairs, state.now(), worker_id=worker_id, attempt=attempt, endpoint=endpoint_id
-        )
+        fence = Fence(worker_id, attempt, endpoint_id)
+        outcome = await state.store.append_logs(job_id, pairs, state.now(), fence)
         if outcome in (Outcome.STALE, Outcome.UNKNOWN):
             _check(outcome, job_id, worker_id)
     return Response(_OK, media_type=_JSON)

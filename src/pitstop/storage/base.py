@@ -40,6 +40,7 @@ from typing import Protocol
 from pitstop.models import (
     JSON,
     Chunk,
+    Fence,
     Job,
     JobStatus,
     LogLine,
@@ -281,21 +282,14 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def append_logs(
-        self,
-        job_id: str,
-        lines: Sequence[tuple[str, str]],
-        now: float,
-        *,
-        worker_id: str | None = None,
-        attempt: int | None = None,
-        endpoint: str | None = None,
+        self, job_id: str, lines: Sequence[tuple[str, str]], now: float, fence: Fence | None = None
     ) -> Outcome:
         """Append ``(stream, text)`` lines a handler produced while running the job.
 
-        With ``worker_id`` the write is fenced like :meth:`append_chunk` (and, with
-        ``endpoint``, a job of another endpoint is ``UNKNOWN``); without, any retained job
-        takes them. Only the newest ``max_log_lines`` lines of a job are kept (a backend
-        option, 10,000 by default). ``UNKNOWN`` for no such job.
+        With a ``fence`` the write is fenced like :meth:`append_chunk` (and a job of another
+        endpoint is ``UNKNOWN``); without, any retained job takes them. Only the newest
+        ``max_log_lines`` lines of a job are kept (a backend option, 10,000 by default).
+        ``UNKNOWN`` for no such job.
         """
 
     @abc.abstractmethod

@@ -38,6 +38,7 @@ from pitstop.errors import ConfigError, MissingExtraError, QueueFull, StorageErr
 from pitstop.models import (
     JSON,
     Chunk,
+    Fence,
     Job,
     JobStatus,
     LogLine,
@@ -485,20 +486,13 @@ class RedisStore(Store):
     # -- per-job logs ---------------------------------------------------------------------------
 
     async def append_logs(
-        self,
-        job_id: str,
-        lines: Sequence[tuple[str, str]],
-        now: float,
-        *,
-        worker_id: str | None = None,
-        attempt: int | None = None,
-        endpoint: str | None = None,
+        self, job_id: str, lines: Sequence[tuple[str, str]], now: float, fence: Fence | None = None
     ) -> Outcome:
         if not lines:
             return Outcome.ACCEPTED
         items = [item for stream, text in lines for item in (stream.replace("|", "/"), text)]
-        fence = (worker_id or "", attempt_arg(attempt), endpoint or "")
-        answer = await self._call("append_logs", job_id, now, self.max_log_lines, *fence, *items)
+        args = ("", "", "") if fence is None else _fence_args(fence)
+        answer = await self._call("append_logs", job_id, now, self.max_log_lines, *args, *items)
         return Outcome(answer)
 
     async def read_logs(self, job_id: str, after_seq: int = -1) -> list[LogLine]:
@@ -523,6 +517,11 @@ class RedisStore(Store):
                 pipe.hgetall(self._key("job", job_id))
             rows = await pipe.execute()
         return [decode_job(row) if row else None for row in rows]
+
+
+def _fence_args(fence: Fence) -> tuple[str, str, str]:
+    """A fence as the script arguments worker, attempt, endpoint ("" for any)."""
+    return fence.worker_id, attempt_arg(fence.attempt), fence.endpoint or ""
 
 
 async def _load_scripts(client: Any) -> dict[str, str]:

@@ -28,6 +28,7 @@ from pitstop.errors import BadRequest, ConfigError, StorageError
 from pitstop.models import (
     JSON,
     Chunk,
+    Fence,
     Job,
     JobStatus,
     LogLine,
@@ -289,19 +290,11 @@ class SqliteStore(Store):
     # -- per-job logs ----------------------------------------------------------------------
 
     async def append_logs(
-        self,
-        job_id: str,
-        lines: Sequence[tuple[str, str]],
-        now: float,
-        *,
-        worker_id: str | None = None,
-        attempt: int | None = None,
-        endpoint: str | None = None,
+        self, job_id: str, lines: Sequence[tuple[str, str]], now: float, fence: Fence | None = None
     ) -> Outcome:
         if not lines:
             return Outcome.ACCEPTED
         pairs = [tuple(line) for line in lines]
-        fence = (worker_id, attempt, endpoint)
         result: Outcome = await self._run(
             sweep.append_logs, job_id, pairs, now, self.max_log_lines, fence
         )

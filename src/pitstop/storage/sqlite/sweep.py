@@ -10,7 +10,15 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from pitstop.models import JobStatus, LogLine, Outcome, SweepReport, WebhookDelivery, WorkerInfo
+from pitstop.models import (
+    Fence,
+    JobStatus,
+    LogLine,
+    Outcome,
+    SweepReport,
+    WebhookDelivery,
+    WorkerInfo,
+)
 from pitstop.storage.base import job_key, queue_key
 from pitstop.storage.sqlite.ops import HELD, held, queue_stop, refusal
 from pitstop.storage.sqlite.rows import TERMINAL_SQL, end_job, loads
@@ -228,24 +236,15 @@ def webhook_deliveries(tx: Tx, job_id: str) -> list[WebhookDelivery]:
 
 
 def append_logs(
-    tx: Tx,
-    job_id: str,
-    lines: Sequence[tuple[str, str]],
-    now: float,
-    cap: int,
-    fence: tuple[str | None, int | None, str | None],
+    tx: Tx, job_id: str, lines: Sequence[tuple[str, str]], now: float, cap: int, fence: Fence | None
 ) -> Outcome:
-    """Append lines with dense sequence numbers, keeping the newest ``cap`` of the job.
-
-    ``fence`` is ``(worker_id, attempt, endpoint)``: with a worker only the one holding the
-    running attempt may write; with an endpoint a job of another endpoint is unknown.
-    """
-    worker_id, attempt, endpoint = fence
-    where = "WHERE id = ? AND (? IS NULL OR endpoint = ?)"
-    params: tuple[object, ...] = (job_id, endpoint, endpoint)
-    if worker_id is not None:
+    """Append lines with dense sequence numbers, keeping the newest ``cap`` of the job;
+    with a ``fence`` only its worker, holding the running attempt, on its endpoint."""
+    if fence is None:
+        where, params = "WHERE id = ?", (job_id,)
+    else:
         where = HELD + " AND (? IS NULL OR endpoint = ?)"
-        params = (*held(job_id, worker_id, attempt), endpoint, endpoint)
+        params = (*held(job_id, fence.worker_id, fence.attempt), fence.endpoint, fence.endpoint)
     row = tx.one(
         f"UPDATE jobs SET log_count = log_count + ? {where} RETURNING log_count",
         (len(lines), *params),
@@ -264,13 +263,12 @@ def append_logs(
     return Outcome.ACCEPTED
 
 
-def _log_refusal(tx: Tx, job_id: str, fence: tuple[str | None, int | None, str | None]) -> Outcome:
+def _log_refusal(tx: Tx, job_id: str, fence: Fence | None) -> Outcome:
     """Why a log write matched nothing (see :func:`pitstop.storage.sqlite.ops.refusal`)."""
-    worker_id, attempt, endpoint = fence
     row = tx.one("SELECT endpoint FROM jobs WHERE id = ?", (job_id,))
-    if row is None or worker_id is None or endpoint not in (None, row[0]):
+    if row is None or fence is None or fence.endpoint not in (None, row[0]):
         return Outcome.UNKNOWN
-    return refusal(tx, job_id, worker_id, attempt, False)
+    return refusal(tx, job_id, fence.worker_id, fence.attempt, False)
 
 
 def read_logs(tx: Tx, job_id: str, after_seq: int) -> list[LogLine]:
