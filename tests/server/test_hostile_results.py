@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 import httpx
 from hostile_support import (  # type: ignore[import-not-found]
@@ -19,6 +20,9 @@ from hostile_support import (  # type: ignore[import-not-found]
     deep_text,
     nested,
 )
+
+from pitstop.models import Result
+from pitstop.server.runner import RunningServer
 
 BAD_RESULTS = [
     # (case, route, body text, words in the refusal)
@@ -134,3 +138,22 @@ async def test_a_refusal_by_a_worker_that_does_not_hold_the_job_changes_nothing(
     assert stale.status_code == 409, stale.text
     assert (await good.status(job_id))["status"] == "IN_PROGRESS"
     await good.finish(jobs, "w1")
+
+
+async def test_a_stored_result_that_cannot_be_rendered_still_reads_200(
+    any_server: RunningServer, any_client: httpx.AsyncClient
+) -> None:
+    """Defence in depth: a result written by other means (an older server accepted them)."""
+    good = Bystanders(any_client, "ep")
+    jobs = await good.one_running("w1")
+    job_id = jobs[0]["id"]
+    deep = nested(300)
+    await any_server.store.append_chunk(job_id, "w1", 1, deep)
+    await any_server.store.finish(job_id, "w1", 1, Result(deep, True), time.time(), 60.0)
+    for read in ("status", "status-sync", "stream"):
+        answer = await any_client.get(f"/v2/ep/{read}/{job_id}")
+        assert answer.status_code == 200, (read, answer.text)
+        body = answer.json()
+        assert body["status"] == "COMPLETED" and "output" not in body, body
+        assert "stored result cannot be rendered" in body["error"], body
+        assert body.get("stream", []) == []

@@ -20,6 +20,7 @@ from pitstop.errors import BadRequest, NotFound
 from pitstop.models import RETRYABLE_STATES, Job, NewJob
 from pitstop.server.bodies import json_response, query_ms, query_value, read_json
 from pitstop.server.errors import ERROR_RESPONSES, SUBMIT_RESPONSES
+from pitstop.server.limits import describe
 from pitstop.server.state import ServerState
 from pitstop.server.submit import parse_submit
 from pitstop.server.views import health_body, status_body, stream_body
@@ -45,6 +46,19 @@ def _owned(job: Job | None, endpoint: str, job_id: str) -> Job:
     if job is None or job.endpoint != endpoint:
         raise _missing(job_id)
     return job
+
+
+def job_answer(body: dict[str, Any]) -> Response:
+    """A status or stream body. A result stored before unrenderable ones were refused (by an
+    older server) is replaced by an error naming why, so reads never fail on it."""
+    try:
+        return json_response(body)
+    except TypeError as exc:  # orjson.JSONEncodeError
+        body.pop("output", None)
+        if "stream" in body:
+            body["stream"] = []
+        body["error"] = f"the stored result cannot be rendered: it {describe(exc)}"
+        return json_response(body)
 
 
 async def _get(state: ServerState, endpoint: str, job_id: str) -> Job:
@@ -99,7 +113,7 @@ async def runsync(request: Request, endpoint_id: str) -> Response:
             job = await _get(state, endpoint_id, new.id)
             if woken is not True:
                 break
-    return json_response(status_body(job))
+    return job_answer(status_body(job))
 
 
 async def status(request: Request, endpoint_id: str, job_id: str) -> Response:
@@ -114,7 +128,7 @@ async def status(request: Request, endpoint_id: str, job_id: str) -> Response:
         )
     else:
         job = await _get(state, endpoint_id, job_id)
-    return json_response(status_body(job))
+    return job_answer(status_body(job))
 
 
 async def status_sync(request: Request, endpoint_id: str, job_id: str) -> Response:
@@ -122,7 +136,7 @@ async def status_sync(request: Request, endpoint_id: str, job_id: str) -> Respon
     state = _state(request)
     state.auth.client(request)
     wait_s = query_ms(request, "wait", state.config.runsync_wait * 1000, WAIT_MIN_MS, WAIT_MAX_MS)
-    return json_response(status_body(await _wait_terminal(state, endpoint_id, job_id, wait_s)))
+    return job_answer(status_body(await _wait_terminal(state, endpoint_id, job_id, wait_s)))
 
 
 async def stream(request: Request, endpoint_id: str, job_id: str) -> Response:
@@ -141,7 +155,7 @@ async def stream(request: Request, endpoint_id: str, job_id: str) -> Response:
                 break
             if await state.wait_until(watch, deadline) is not True:
                 break
-    return json_response(stream_body(job, chunks))
+    return job_answer(stream_body(job, chunks))
 
 
 async def cancel(request: Request, endpoint_id: str, job_id: str) -> Response:
