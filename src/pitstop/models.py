@@ -186,6 +186,16 @@ class Outcome(str, enum.Enum):
 
 
 @dataclass(frozen=True)
+class Fence:
+    """Who may write to a running job: the worker holding it, on ``attempt`` (None: the
+    current one), through ``endpoint`` (None: any)."""
+
+    worker_id: str
+    attempt: int | None = None
+    endpoint: str | None = None
+
+
+@dataclass(frozen=True)
 class Chunk:
     """One streamed partial output, numbered from 0 in yield order."""
 

@@ -50,6 +50,11 @@ DELIBERATE: dict[str, str] = {
         "RunPod retries a result POST only on HTTP 5xx; a dropped connection loses the "
         "result. pitstop retries connection errors too (same attempt budget)."
     ),
+    "refused-result-reported-failed": (
+        "A result answered 400: RunPod drops it (the job later reads COMPLETED without output); "
+        "pitstop does not resend it either, but posts one small FAILED result naming the "
+        "server's reason."
+    ),
     "local-generator-drained": (
         "--test_input with a generator handler: RunPod reports the generator object's repr; "
         "pitstop runs it and reports the outputs."
@@ -161,8 +166,11 @@ def test_result_shapes_headers_and_polls(tmp_path: Path) -> None:
     scenario = Scenario("sync_handler", jobs, script=script, await_results=ids, as_list=True)
     off, pit = both(scenario, tmp_path)
     assert off.exit_code == pit.exit_code == 0
-    assert len(off.results("r0")) == len(pit.results("r0")) == 1
-    assert_same_results(off, pit, ids[:-1])
+    deliberate("refused-result-reported-failed")
+    refused, reported = pit.results("r0")
+    assert [r.body for r in off.results("r0")] == [refused.body]
+    assert reported.json() == {"error": "Job result refused by the server (HTTP 400): bad"}
+    assert_same_results(off, pit, ids[1:-1])
     assert_same_results(off, pit, ["raise"], raw=False)
     assert_same_polls(off, pit)
     assert normal(off.route("ping")[0]) == normal(pit.route("ping")[0])

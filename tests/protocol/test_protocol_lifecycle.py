@@ -37,11 +37,17 @@ def test_result_post_failing_with_500_is_retried_then_dropped(
 
 
 def test_result_post_answered_400_is_not_retried(platform: FakePlatform, run: Run) -> None:
+    """Deliberate difference: RunPod drops a result refused with 400 (the job then reads as
+    COMPLETED without output, user-pain #309); pitstop's worker does not resend it either,
+    but reports the job FAILED once, naming the server's reason."""
     platform.script("done", Reply(400, {"error": "bad"}))
     worker = run("sync_handler", {"id": "j1", "input": 1}, {"id": "j2", "input": 2})
     platform.wait_for(lambda: platform.results("j2"))
-    assert len(platform.results("j1")) == 1
+    posts = platform.wait_for(lambda: len(platform.results("j1")) == 2 and platform.results("j1"))
+    assert posts[0].body == b'{"output": 1}'
+    assert posts[1].json() == {"error": "Job result refused by the server (HTTP 400): bad"}
     assert worker.shutdown() == 0
+    assert len(platform.results("j1")) == 2
 
 
 def test_result_post_retried_after_a_dropped_connection(platform: FakePlatform, run: Run) -> None:

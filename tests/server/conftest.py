@@ -1,7 +1,9 @@
-"""Fixtures: a real server on 127.0.0.1:0 with a SQLite store in ``tmp_path``, and clients."""
+"""Fixtures: a real server on 127.0.0.1:0 with a SQLite store in ``tmp_path`` (``any_server``:
+on each store, SQLite and Redis), and clients."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -9,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from server_support import Worker, fast_config  # type: ignore[import-not-found]
+from tests.scaleout.conftest import REDIS_URL, drop_keys, require_redis
 
 from pitstop.server.runner import RunningServer, start_server
 
@@ -44,3 +47,28 @@ async def client(server: RunningServer) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 def worker(client: httpx.AsyncClient) -> Worker:
     return Worker(client, "ep", "w1")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
+async def any_server(
+    request: pytest.FixtureRequest, start: StartServer
+) -> AsyncIterator[RunningServer]:
+    """A server on each store: SQLite in ``tmp_path``, then Redis (database 15, a key prefix
+    of its own, deleted afterwards; skips locally without Redis, fails when CI is set)."""
+    if request.param == "sqlite":
+        yield await start(take_wait=0.2)
+        return
+    require_redis()
+    prefix = f"pitstop-hostile-{uuid.uuid4().hex[:12]}"
+    server = await start(take_wait=0.2, store_url=f"{REDIS_URL}?prefix={prefix}")
+    try:
+        yield server
+    finally:
+        await server.stop()
+        await drop_keys(prefix)
+
+
+@pytest.fixture
+async def any_client(any_server: RunningServer) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=any_server.url, timeout=10.0) as c:
+        yield c

@@ -1,11 +1,12 @@
-"""Shared helpers for the storage contract suite (a fake clock and job builders)."""
+"""Shared helpers for the storage contract suite (a fake clock, job builders, a running job)."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
-from pitstop.models import NewJob, Policy, Result
+from pitstop.models import Job, NewJob, Policy, Result
+from pitstop.storage import Store
 
 T0 = 1_800_000_000.0
 """The fake clock's origin: every test passes explicit ``now`` values relative to it."""
@@ -50,3 +51,11 @@ def ok(output: Any = "done") -> Result:
 def failed(error: str = "boom") -> Result:
     """A failed worker result."""
     return Result(error=error)
+
+
+async def running(store: Store, worker: str = "w1", **kwargs: object) -> Job:
+    """Enqueue one job and claim it for ``worker``."""
+    job = await store.enqueue(new_job(**kwargs))  # type: ignore[arg-type]
+    claimed = await store.claim(job.endpoint, worker, 1, LEASE, T0 + 1)
+    assert [j.id for j in claimed] == [job.id]
+    return claimed[0]

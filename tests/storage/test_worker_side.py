@@ -5,18 +5,10 @@ from __future__ import annotations
 import asyncio
 import math
 
-from storage_support import LEASE, RETAIN, T0, failed, new_job, ok
+from storage_support import LEASE, RETAIN, T0, failed, new_job, ok, running
 
-from pitstop.models import Job, JobStatus, Outcome, Result
+from pitstop.models import JobStatus, Outcome, Result
 from pitstop.storage import Store
-
-
-async def running(store: Store, worker: str = "w1", **kwargs: object) -> Job:
-    """Enqueue one job and claim it for ``worker``."""
-    job = await store.enqueue(new_job(**kwargs))  # type: ignore[arg-type]
-    claimed = await store.claim(job.endpoint, worker, 1, LEASE, T0 + 1)
-    assert [j.id for j in claimed] == [job.id]
-    return claimed[0]
 
 
 async def test_finish_completes_with_output_and_retention(store: Store) -> None:

@@ -70,10 +70,12 @@ class OrderTransport(Transport):
         self.events.append(f"<take{step['name']}")
         return TakeResult(jobs=step.get("jobs", []))
 
-    async def post(self, url: str, body: bytes, headers: dict[str, str]) -> int:
+    async def post_answer(
+        self, url: str, body: bytes, headers: dict[str, str]
+    ) -> tuple[int, bytes]:
         self.events.append(f"post {headers.get('X-Request-ID')}")
         self.posted.set()
-        return await super().post(url, body, headers)
+        return await super().post_answer(url, body, headers)
 
 
 async def _run_order(platform: FakePlatform, script: list[Any]) -> list[str]:

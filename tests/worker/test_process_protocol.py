@@ -110,6 +110,20 @@ def test_413_becomes_small_failed_result(platform: FakePlatform, worker: Worker)
     assert len(posts[1].body) < 200
 
 
+def test_400_becomes_failed_result_naming_the_reason(
+    platform: FakePlatform, worker: Worker
+) -> None:
+    reason = "Job result refused by the server: output nests deeper than 128 levels"
+    platform.script("done", Reply(400, {"error": {"code": "bad_request", "message": reason}}))
+    worker("function", {"id": "deep", "input": {"return": [[1]]}}, {"id": "next", "input": {}})
+    posts = platform.wait_for(
+        lambda: len(platform.results("deep")) == 2 and platform.results("deep")
+    )
+    assert posts[0].json() == {"output": [[1]]}
+    assert posts[1].json() == {"error": f"Job result refused by the server (HTTP 400): {reason}"}
+    platform.wait_for(lambda: platform.results("next"))
+
+
 def test_unserialisable_output_is_a_failed_result(platform: FakePlatform, worker: Worker) -> None:
     worker("function", {"id": "u1", "input": {"bytes": True}}, {"id": "u2", "input": {}})
     body = platform.wait_for(lambda: platform.results("u1"))[0].json()

@@ -18,11 +18,14 @@ from fastapi import FastAPI
 
 from pitstop import __version__
 from pitstop.config import ServerConfig
+from pitstop.errors import ConfigError
 from pitstop.server.auth import Auth
 from pitstop.server.bodies import JsonResponse
 from pitstop.server.client_api import add_client_routes
 from pitstop.server.errors import install_error_handlers
 from pitstop.server.fastpath import FastPathApp
+from pitstop.server.limits import ID_RULE, valid_id
+from pitstop.server.openapi import describe
 from pitstop.server.pitstop_api import add_pitstop_routes
 from pitstop.server.state import ServerState
 from pitstop.server.sweeper import sweep_forever
@@ -91,6 +94,8 @@ def create_app(
     un-prefixed local routes (``/run``, ``/runsync``, ``/status/{id}``, ``/stream/{id}``)."""
     if config.webhook_secret is not None:
         secret_key(config.webhook_secret)  # a bad secret stops the start (ConfigError)
+    if local_endpoint is not None and not valid_id(local_endpoint):
+        raise ConfigError(f"endpoint id {local_endpoint!r} is not valid: {ID_RULE}")
     own_store = store is None
     if store is None:
         store = store_for(config)
@@ -107,22 +112,18 @@ def create_app(
     add_client_routes(app, local_endpoint)
     add_worker_routes(app)
     add_pitstop_routes(app)
-    _drop_validation_responses(app)
+    _document(app)
     return app
 
 
-def _drop_validation_responses(app: FastAPI) -> None:
-    """Remove FastAPI's automatic 422 entries from the OpenAPI: pitstop answers 400 instead."""
+def _document(app: FastAPI) -> None:
+    """Serve the OpenAPI document completed by :func:`pitstop.server.openapi.describe`."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = build()
-            for item in schema.get("paths", {}).values():
-                for operation in item.values():
-                    operation.get("responses", {}).pop("422", None)
-            for name in ("HTTPValidationError", "ValidationError"):
-                schema.get("components", {}).get("schemas", {}).pop(name, None)
+            describe(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -9,6 +9,7 @@ never buffered. Workers post JSON with a form-urlencoded content type and Python
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import orjson
@@ -65,7 +66,8 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 
 def parse_json(raw: bytes, what: str = "request body") -> Any:
-    """Decode JSON; fall back to the stdlib for ``NaN``/``Infinity`` tokens; 400 otherwise."""
+    """Decode JSON; fall back to the stdlib for ``NaN``/``Infinity`` tokens; 400 otherwise
+    (nesting too deep for the stdlib parser included: it raises RecursionError)."""
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:
@@ -74,6 +76,8 @@ def parse_json(raw: bytes, what: str = "request body") -> Any:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest(f"{what} is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise BadRequest(f"{what} nests too deeply") from None
 
 
 async def read_json(request: Request, limit: int, what: str = "request body") -> Any:
@@ -84,15 +88,26 @@ async def read_json(request: Request, limit: int, what: str = "request body") ->
     return parse_json(raw, what)
 
 
+def query_value(request: Request, name: str, default: str | None = None) -> str | None:
+    """A query parameter given at most once (400 when repeated: a list is not a value)."""
+    values = request.query_params.getlist(name)
+    if not values:
+        return default
+    if len(values) > 1:
+        raise BadRequest(f"query parameter {name!r} is given {len(values)} times")
+    return values[0]
+
+
 def query_ms(request: Request, name: str, default_ms: float, lo: float, hi: float) -> float:
-    """A millisecond query parameter clamped to ``[lo, hi]``, returned in seconds (400 if bad)."""
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
+    """A millisecond query parameter clamped to ``[lo, hi]``, returned in seconds (400 if bad,
+    empty included)."""
+    raw = query_value(request, name)
+    if raw is None:
         return default_ms / 1000.0
     try:
         value = float(raw)
     except ValueError:
         raise BadRequest(f"query parameter {name!r} must be a number of milliseconds") from None
-    if value != value:  # NaN
-        raise BadRequest(f"query parameter {name!r} must be a number of milliseconds")
+    if not math.isfinite(value):
+        raise BadRequest(f"query parameter {name!r} must be a finite number of milliseconds")
     return min(max(value, lo), hi) / 1000.0

@@ -18,8 +18,9 @@ from starlette.responses import Response
 
 from pitstop.errors import BadRequest, NotFound
 from pitstop.models import RETRYABLE_STATES, Job, NewJob
-from pitstop.server.bodies import json_response, query_ms, read_json
+from pitstop.server.bodies import json_response, query_ms, query_value, read_json
 from pitstop.server.errors import ERROR_RESPONSES, SUBMIT_RESPONSES
+from pitstop.server.limits import describe
 from pitstop.server.sse import event_stream, resume_after, wants_events
 from pitstop.server.state import ServerState
 from pitstop.server.submit import IDEMPOTENCY_HEADER, parse_submit
@@ -27,6 +28,8 @@ from pitstop.server.views import health_body, status_body, stream_body
 from pitstop.storage.base import job_key
 
 WAIT_MIN_MS, WAIT_MAX_MS = 1000.0, 300_000.0
+TTL_MAX_MS = 10 * 365 * 86_400_000.0
+"""Longest ``/status?ttl=`` (ten years; longer values are clamped to it)."""
 _LOCAL_PATHS = ("run", "runsync", "status", "stream")
 
 
@@ -44,6 +47,19 @@ def _owned(job: Job | None, endpoint: str, job_id: str) -> Job:
     if job is None or job.endpoint != endpoint:
         raise _missing(job_id)
     return job
+
+
+def job_answer(body: dict[str, Any]) -> Response:
+    """A status or stream body. A result stored before unrenderable ones were refused (by an
+    older server) is replaced by an error naming why, so reads never fail on it."""
+    try:
+        return json_response(body)
+    except TypeError as exc:  # orjson.JSONEncodeError
+        body.pop("output", None)
+        if "stream" in body:
+            body["stream"] = []
+        body["error"] = f"the stored result cannot be rendered: it {describe(exc)}"
+        return json_response(body)
 
 
 async def _get(state: ServerState, endpoint: str, job_id: str) -> Job:
@@ -103,23 +119,22 @@ async def runsync(request: Request, endpoint_id: str) -> Response:
             job = await _get(state, endpoint_id, new.id)
             if woken is not True:
                 break
-    return json_response(status_body(job))
+    return job_answer(status_body(job))
 
 
 async def status(request: Request, endpoint_id: str, job_id: str) -> Response:
     """The job's status body; ``?ttl=`` (ms) keeps its record that long from now."""
     state = _state(request)
     state.auth.client(request, endpoint_id)
-    ttl = request.query_params.get("ttl")
-    if ttl:
-        seconds = query_ms(request, "ttl", 0, 0, float("inf"))
+    if query_value(request, "ttl") is not None:
+        seconds = query_ms(request, "ttl", 0, 0, TTL_MAX_MS)
         await _get(state, endpoint_id, job_id)
         job = _owned(
             await state.store.set_retention(job_id, seconds, state.now()), endpoint_id, job_id
         )
     else:
         job = await _get(state, endpoint_id, job_id)
-    return json_response(status_body(job))
+    return job_answer(status_body(job))
 
 
 async def status_sync(request: Request, endpoint_id: str, job_id: str) -> Response:
@@ -127,7 +142,7 @@ async def status_sync(request: Request, endpoint_id: str, job_id: str) -> Respon
     state = _state(request)
     state.auth.client(request, endpoint_id)
     wait_s = query_ms(request, "wait", state.config.runsync_wait * 1000, WAIT_MIN_MS, WAIT_MAX_MS)
-    return json_response(status_body(await _wait_terminal(state, endpoint_id, job_id, wait_s)))
+    return job_answer(status_body(await _wait_terminal(state, endpoint_id, job_id, wait_s)))
 
 
 async def stream(request: Request, endpoint_id: str, job_id: str) -> Response:
@@ -142,16 +157,15 @@ async def stream(request: Request, endpoint_id: str, job_id: str) -> Response:
     deadline = time.monotonic() + wait_s
     async with state.store.watch(job_key(job_id)) as watch:
         while True:
-            found = await state.store.read_stream(job_id)
+            found = await state.store.read_stream(job_id, endpoint=endpoint_id)
             if found is None:
                 raise _missing(job_id)
             job, chunks = found
-            _owned(job, endpoint_id, job_id)
             if chunks or job.status.is_terminal:
                 break
             if await state.wait_until(watch, deadline) is not True:
                 break
-    return json_response(stream_body(job, chunks))
+    return job_answer(stream_body(job, chunks))
 
 
 async def cancel(request: Request, endpoint_id: str, job_id: str) -> Response:
@@ -193,37 +207,6 @@ async def health(request: Request, endpoint_id: str) -> Response:
     workers = await state.store.workers(endpoint_id, since)
     return json_response(health_body(counts, workers, state.unhealthy_ids(endpoint_id, since)))
 
-
-_SUBMIT_BODY: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "required": ["input"],
-                    "properties": {
-                        "input": {"description": "Anything the handler expects."},
-                        "webhook": {
-                            "type": "string",
-                            "description": "URL POSTed when the job ends.",
-                        },
-                        "policy": {
-                            "type": "object",
-                            "properties": {
-                                "executionTimeout": {"type": "integer", "description": "ms"},
-                                "ttl": {"type": "integer", "description": "ms from submission"},
-                                "lowPriority": {"type": "boolean"},
-                            },
-                        },
-                        "s3Config": {"type": "object", "description": "Handed to the worker."},
-                    },
-                },
-                "example": {"input": {"prompt": "hello"}},
-            }
-        },
-    }
-}
 
 Handler = Callable[..., Awaitable[Response]]
 
@@ -267,7 +250,6 @@ def add_client_routes(app: FastAPI, local_endpoint: str | None = None) -> None:
     """Mount the client API under ``/v2/{endpoint_id}/``; with ``local_endpoint`` also at
     ``/run``, ``/runsync``, ``/status/{id}``, ``/stream/{id}`` (RunPod's local server paths)."""
     for path, handler, methods, with_job in ROUTES:
-        extra = _SUBMIT_BODY if path in ("run", "runsync") else None
         summary = (handler.__doc__ or "").split("\n")[0]
         local = local_endpoint is not None and path.split("/")[0] in _LOCAL_PATHS
         for method in methods:
@@ -279,7 +261,6 @@ def add_client_routes(app: FastAPI, local_endpoint: str | None = None) -> None:
                 tags=["client"],
                 summary=summary,
                 responses=_responses(path),
-                openapi_extra=extra,
                 name=f"client_{op}",
                 operation_id=f"client_{op}",
             )
@@ -291,7 +272,6 @@ def add_client_routes(app: FastAPI, local_endpoint: str | None = None) -> None:
                     tags=["local"],
                     summary=f"{summary} (local endpoint)",
                     responses=_responses(path),
-                    openapi_extra=extra,
                     name=f"local_{op}",
                     operation_id=f"local_{op}",
                 )

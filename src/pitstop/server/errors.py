@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Match
 
 from pitstop.errors import (
     ApiError,
@@ -36,10 +37,15 @@ _ERROR_SCHEMA: dict[str, Any] = {
     "properties": {
         "error": {
             "type": "object",
-            "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "details": {},
+            },
             "required": ["code", "message"],
         }
     },
+    "required": ["error"],
 }
 
 
@@ -63,6 +69,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 SUBMIT_RESPONSES: dict[int | str, dict[str, Any]] = {
     413: _doc("Body over the limit (10 MB for run, 20 MB for runsync by default)."),
     429: _doc("The endpoint's queue is over `max_queue`; retry after `Retry-After` seconds."),
+    409: _doc("`idempotency_conflict`: the Idempotency-Key names a job with another body."),
 }
 WORKER_RESPONSES: dict[int | str, dict[str, Any]] = {
     409: _doc("The worker reported on an attempt of the job it no longer holds (fencing)."),
@@ -110,7 +117,22 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         error = ServerError(str(exc.detail))
         error.status = exc.status_code
         error.code = "method_not_allowed" if exc.status_code == 405 else "http_error"
-    return error_response(error)
+    response = error_response(error)
+    response.headers.update(exc.headers or {})
+    if exc.status_code == 405:
+        response.headers["Allow"] = ", ".join(_allowed(request))
+    return response
+
+
+def _allowed(request: Request) -> list[str]:
+    """Every method some route serves at this path (Starlette's 405 names only the methods
+    of the first route matching the path, and pitstop mounts one route per method)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match is not Match.NONE:
+            methods.update(getattr(route, "methods", None) or ())
+    return sorted(methods)
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:

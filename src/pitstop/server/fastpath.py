@@ -7,6 +7,10 @@ splitting the path and calls the same handler functions FastAPI would, with the 
 handling (:func:`pitstop.server.errors.error_response`). Anything it does not recognise
 (wrong method, extra segments, other paths) goes on to FastAPI, which also serves the
 OpenAPI description of every route.
+
+Both paths pass through :meth:`FastPathApp.__call__` first, so that is where the endpoint and
+worker ids of every ``/v2`` path are validated (:func:`check_path_ids`): a bad id is a 400
+before any handler or store sees it.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from pitstop.errors import ApiError, ServerError
 from pitstop.server import client_api, worker_api
 from pitstop.server.errors import error_response
 from pitstop.server.inflight import counted
+from pitstop.server.limits import check_id
 from pitstop.server.urls import repair_query_in_path
 
 log = logging.getLogger("pitstop.server")
@@ -44,6 +49,20 @@ def _table() -> dict[tuple[str, str, int], Handler]:
     return table
 
 
+_WORKER_OPS = frozenset(path.split("/")[0] for path, _, _ in worker_api.ROUTES)
+
+
+def check_path_ids(path: str) -> None:
+    """Raise BadRequest when a ``/v2/{endpoint}/...`` path has an invalid endpoint id, or a
+    worker route an invalid worker id (the segment after the operation)."""
+    if not path.startswith("/v2/"):
+        return
+    parts = path.split("/", 5)  # ["", "v2", endpoint, op, worker, ...]
+    check_id(parts[2], "endpoint id")
+    if len(parts) > 4 and parts[3] in _WORKER_OPS:
+        check_id(parts[4], "worker id")
+
+
 class FastPathApp(FastAPI):
     """FastAPI, except that known ``/v2`` routes are dispatched directly (see module doc).
 
@@ -62,6 +81,11 @@ class FastPathApp(FastAPI):
             await super().__call__(scope, receive, send)
             return
         repair_query_in_path(scope)
+        try:
+            check_path_ids(scope["path"])
+        except ApiError as exc:
+            await error_response(exc)(scope, receive, send)
+            return
         await counted(self.state.pitstop.inflight, scope, receive, send, self._dispatch)
 
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:

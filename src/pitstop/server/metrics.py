@@ -1,18 +1,23 @@
 """Prometheus metrics: queue depth and jobs by state per endpoint, latencies, workers.
 
-Gauges that mirror the store (jobs by state, workers) are refreshed from the store when
-``/metrics`` is scraped, so the hot routes pay nothing for them. Latency histograms are
+Gauges that mirror the store (jobs by state, queue depth, workers) are read from the store
+when ``/metrics`` is scraped, so the hot routes pay nothing for them, and written as text
+here: through prometheus_client they cost about 0.2 s per scrape with 1,000 endpoints, as
+text a few milliseconds. Counters and latency histograms are prometheus_client's; they are
 observed on the hot path from an in-memory note taken when a job is handed to a worker
 (bounded: a job whose result never arrives is forgotten oldest first).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
+from urllib.parse import quote
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
 from pitstop.models import JobStatus
+from pitstop.server.limits import valid_id
 from pitstop.storage.base import Store
 
 _BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
@@ -25,15 +30,6 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
-        self.jobs = Gauge(
-            "pitstop_jobs", "Retained jobs by state", ["endpoint", "status"], registry=r
-        )
-        self.queue_depth = Gauge(
-            "pitstop_queue_depth", "Jobs waiting in the queue", ["endpoint"], registry=r
-        )
-        self.workers = Gauge(
-            "pitstop_workers", "Workers seen recently by state", ["endpoint", "state"], registry=r
-        )
         self.submitted = Counter(
             "pitstop_jobs_submitted", "Jobs accepted by run/runsync", ["endpoint"], registry=r
         )
@@ -86,17 +82,42 @@ class Metrics:
     async def render(
         self, store: Store, unhealthy: dict[str, set[str]], seen_since: float
     ) -> bytes:
-        """Refresh the store-backed gauges and render the text exposition format."""
-        for endpoint in await store.endpoints():
-            counts = await store.counts(endpoint)
+        """The text exposition format: the store-backed gauges, then the registry.
+
+        The per-endpoint reads are issued together, so the store batches them (one SQLite
+        transaction, one Redis pipeline) instead of paying a round trip each.
+        """
+        endpoints = await store.endpoints()
+        every_count = await asyncio.gather(*(store.counts(e) for e in endpoints))
+        every_worker = await asyncio.gather(*(store.workers(e, seen_since) for e in endpoints))
+        jobs: list[str] = []
+        depth: list[str] = []
+        workers: list[str] = []
+        for endpoint, counts, seen in zip(endpoints, every_count, every_worker, strict=True):
+            name = label(endpoint)
             for status in JobStatus:
-                self.jobs.labels(endpoint, status.value).set(counts.get(status.value, 0))
-            self.queue_depth.labels(endpoint).set(counts.get(JobStatus.IN_QUEUE.value, 0))
-            workers = await store.workers(endpoint, seen_since)
+                n = counts.get(status.value, 0)
+                jobs.append(f'pitstop_jobs{{endpoint="{name}",status="{status.value}"}} {n}.0')
+            depth.append(f'pitstop_queue_depth{{endpoint="{name}"}} {counts.get("IN_QUEUE", 0)}.0')
             bad = unhealthy.get(endpoint, set())
-            running = sum(1 for w in workers if w.job_ids and w.id not in bad)
-            idle = sum(1 for w in workers if not w.job_ids and w.id not in bad)
-            self.workers.labels(endpoint, "running").set(running)
-            self.workers.labels(endpoint, "idle").set(idle)
-            self.workers.labels(endpoint, "unhealthy").set(len(bad))
-        return generate_latest(self.registry)
+            running = sum(1 for w in seen if w.job_ids and w.id not in bad)
+            idle = sum(1 for w in seen if not w.job_ids and w.id not in bad)
+            for state, n in (("running", running), ("idle", idle), ("unhealthy", len(bad))):
+                workers.append(f'pitstop_workers{{endpoint="{name}",state="{state}"}} {n}.0')
+        text = (
+            _family("pitstop_jobs", "Retained jobs by state", jobs)
+            + _family("pitstop_queue_depth", "Jobs waiting in the queue", depth)
+            + _family("pitstop_workers", "Workers seen recently by state", workers)
+        )
+        return text.encode() + generate_latest(self.registry)
+
+
+def _family(name: str, doc: str, samples: list[str]) -> str:
+    return f"# HELP {name} {doc}\n# TYPE {name} gauge\n" + "".join(f"{s}\n" for s in samples)
+
+
+def label(endpoint: str) -> str:
+    """An endpoint as a label value. prometheus_client escapes only backslash, quote and
+    newline; an id stored before ids were validated could hold a CR or NUL, so anything that
+    is not a valid id is percent-encoded."""
+    return endpoint if valid_id(endpoint) else quote(endpoint, safe="")

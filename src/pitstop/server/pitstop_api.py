@@ -17,8 +17,9 @@ from starlette.responses import Response
 from pitstop.errors import BadRequest, NotFound
 from pitstop.models import Job, JobStatus
 from pitstop.server.auth import Access
-from pitstop.server.bodies import json_response
+from pitstop.server.bodies import json_response, query_value
 from pitstop.server.errors import ERROR_RESPONSES
+from pitstop.server.limits import check_id
 from pitstop.server.state import ServerState
 from pitstop.server.views import log_body, record_body, summary_body, webhook_view
 
@@ -37,8 +38,8 @@ async def _visible_job(state: ServerState, access: Access, job_id: str) -> Job:
 
 
 def _int_param(request: Request, name: str, default: int, lo: int, hi: int) -> int:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
+    raw = query_value(request, name)
+    if raw is None:
         return default
     try:
         return min(max(int(raw), lo), hi)
@@ -70,14 +71,13 @@ async def get_logs(request: Request, job_id: str) -> Response:
 async def list_jobs(request: Request) -> Response:
     """Recent jobs, newest first, optionally by ``endpoint`` and ``status``."""
     state, access = _state(request)
-    params = request.query_params
-    raw_status = params.get("status")
+    raw_status = query_value(request, "status")
     try:
         status = JobStatus(raw_status) if raw_status else None
     except ValueError:
         raise BadRequest(f"unknown status {raw_status!r}") from None
     limit = _int_param(request, "limit", 50, 1, 1000)
-    endpoint = params.get("endpoint") or None
+    endpoint = query_value(request, "endpoint") or None
     if access.everything:
         jobs = await state.store.recent(endpoint, limit, status)
     else:
@@ -98,6 +98,7 @@ async def list_workers(request: Request, endpoint_id: str) -> Response:
     """The endpoint's workers seen lately; an unhealthy one with its last exit and error."""
     state: ServerState = request.app.state.pitstop
     state.auth.client(request, endpoint_id)
+    check_id(endpoint_id, "endpoint id")
     since = state.now() - state.config.worker_seen_s
     reports = state.unhealthy_reports(endpoint_id, since)
     rows: dict[str, dict[str, Any]] = {}

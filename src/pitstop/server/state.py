@@ -69,6 +69,11 @@ class ServerState:
         """The clock every transition uses (UNIX seconds)."""
         return time.time()
 
+    def retention(self, job_id: str) -> float:
+        """How long a finished job's result is kept: shorter for ``/runsync`` jobs."""
+        cfg = self.config
+        return cfg.retention_sync_s if job_id.startswith("sync-") else cfg.retention_run_s
+
     async def wait_until(self, watch: Watch, deadline: float) -> bool | None:
         """Wait for a notification until ``deadline`` (monotonic).
 

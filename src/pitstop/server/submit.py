@@ -3,7 +3,9 @@
 RunPod's submit body: ``input`` (required, any JSON), ``webhook`` (URL), ``policy``
 (``executionTimeout`` / ``ttl`` in ms, ``lowPriority``), ``s3Config`` (passed to the worker).
 Missing policy values take the server's defaults so the sweeper can enforce them. Unknown
-top-level keys are ignored (RunPod documents nothing either way).
+top-level keys are ignored (RunPod documents nothing either way). Every kept value must be
+renderable again (:mod:`pitstop.server.limits`), and policy numbers finite and at most
+:data:`MAX_POLICY_MS`, so whatever is accepted can be stored, handed out and read back.
 
 pitstop's addition: an ``Idempotency-Key`` header (1-255 visible ASCII characters) makes a
 repeated submission return the job the first one created. Its fingerprint is a hash of the
@@ -13,6 +15,7 @@ body's fields that define the job, so the same key with a different body is a co
 from __future__ import annotations
 
 import hashlib
+import math
 import uuid
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,18 +25,28 @@ import orjson
 from pitstop.config import ServerConfig
 from pitstop.errors import BadRequest
 from pitstop.models import Idempotency, NewJob, Policy
+from pitstop.server.limits import check_value
 
 IDEMPOTENCY_HEADER = "idempotency-key"
 MAX_IDEMPOTENCY_KEY = 255
+MAX_POLICY_MS = 2**53 - 1
+"""Largest ``executionTimeout`` / ``ttl`` accepted (exact as a float; about 285,000 years)."""
 
 
 def _positive_ms(policy: dict[str, Any], name: str, default: int) -> int:
     value = policy.get(name)
     if value is None:
         return default
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise BadRequest(f"policy.{name} must be a positive number of milliseconds")
-    return int(value)
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or not 0 < value <= MAX_POLICY_MS
+    ):
+        raise BadRequest(
+            f"policy.{name} must be a positive number of milliseconds up to {MAX_POLICY_MS}"
+        )
+    return max(1, int(value))
 
 
 def parse_policy(raw: Any, config: ServerConfig) -> Policy:
@@ -117,6 +130,9 @@ def parse_submit(
         raise BadRequest('request body must be a JSON object like {"input": {...}}')
     if "input" not in body:
         raise BadRequest('request body is missing the required field "input"')
+    for field in ("input", "webhook", "s3Config"):
+        if body.get(field) is not None:
+            check_value(body[field], field)
     return NewJob(
         id=new_job_id(sync),
         endpoint=endpoint,

@@ -63,7 +63,7 @@ def _warn_once(path: str) -> None:
         return
     _warned.add(who)
     log.warning(
-        "a worker URL has no '?' (%s): its '&' parameters were read as the query; "
+        "a worker URL has no '?' (%r): its '&' parameters were read as the query; "
         "set RUNPOD_WEBHOOK_* as `pitstop worker-env` prints them",
         path,
     )

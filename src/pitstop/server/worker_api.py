@@ -1,14 +1,16 @@
 """RunPod's worker API under ``/v2/{endpoint_id}/``, as the official SDK and pitstop's send it.
 
 ``job-take`` / ``job-take-batch`` long-poll on the endpoint's queue key and answer within
-milliseconds of an enqueue; ``job-done`` takes a final result or a progress update (JSON
+milliseconds of an enqueue (:mod:`pitstop.server.take`); ``job-done`` takes a final result or a progress update (JSON
 text, even under a form-urlencoded content type, possibly with ``NaN``); ``job-stream``
 appends chunks; ``job-stop`` long-polls the worker's stop list; ``ping`` renews leases and
 records the worker. pitstop extensions (see ``interfaces.md``): the ``X-Pitstop-Server``
 header on take answers, ``X-Pitstop-Attempt`` fencing, ``job-log``, ``job-release`` (a
 supervisor saw the worker exit: its jobs are requeued at once instead of after the lease).
 
-The hot routes use no pydantic models: bodies are decoded once with orjson.
+The hot routes use no pydantic models: bodies are decoded once with orjson. A result or
+chunk the server could not render again (:mod:`pitstop.server.limits`) is refused with 400
+and ends the job FAILED with the reason; progress and log lines are only refused.
 """
 
 from __future__ import annotations
@@ -17,23 +19,26 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, NoReturn
 
 from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import Response
 
 from pitstop.errors import BadRequest, NotFound, StaleAttempt
-from pitstop.models import JSON, Job, Outcome, Result
-from pitstop.server.bodies import json_response, read_json
+from pitstop.models import JSON, Fence, Outcome, Result
+from pitstop.server.bodies import json_response, query_value, read_json
 from pitstop.server.errors import ERROR_RESPONSES, WORKER_RESPONSES
+from pitstop.server.limits import check_value, unrenderable
 from pitstop.server.state import ServerState, Unhealthy
-from pitstop.storage.base import queue_key, stop_key
+from pitstop.server.take import release, take_payloads
+from pitstop.storage.base import stop_key
 
 log = logging.getLogger("pitstop.server")
 
 MAX_BATCH = 256
 _OK = b'{"status":"ok"}'
+_JSON = "application/json"
 
 
 def _state(request: Request) -> ServerState:
@@ -42,14 +47,20 @@ def _state(request: Request) -> ServerState:
     return state
 
 
+MAX_ATTEMPT = 2**31 - 1
+
+
 def _attempt(request: Request) -> int | None:
     raw = request.headers.get("x-pitstop-attempt")
     if raw is None:
         return None
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
-        raise BadRequest("X-Pitstop-Attempt must be an integer") from None
+        value = -1
+    if not 0 <= value <= MAX_ATTEMPT:
+        raise BadRequest(f"X-Pitstop-Attempt must be an integer from 0 to {MAX_ATTEMPT}")
+    return value
 
 
 def _check(outcome: Outcome, job_id: str, worker_id: str) -> Response:
@@ -61,78 +72,29 @@ def _check(outcome: Outcome, job_id: str, worker_id: str) -> Response:
     return json_response({"id": job_id, "outcome": outcome.value})
 
 
-async def _claim(
-    state: ServerState, request: Request, endpoint: str, worker_id: str, n: int, idle: bool
-) -> list[Job]:
-    """Claim up to ``n`` jobs, long-polling the queue key for ``take_wait`` when empty.
-
-    The watch is entered before the first claim, so an empty queue costs one claim, not two
-    (a claim before the watch would have to be repeated inside it, or miss a wakeup); the
-    Redis store keeps the subscription between a worker's takes, so entering is cheap. An
-    ``idle`` worker is recorded idle once a claim found nothing: a take that gets jobs at
-    once is only recorded busy (one registry write instead of two).
-    """
-    store, cfg = state.store, state.config
-    if cfg.take_wait <= 0:
-        jobs = await store.claim(endpoint, worker_id, n, cfg.lease_s, state.now())
-        if not jobs and idle:
-            state.note_worker_soon(endpoint, worker_id, [])
-        return jobs
-    deadline = time.monotonic() + cfg.take_wait
-    async with store.watch(queue_key(endpoint)) as watch:
-        jobs = await store.claim(endpoint, worker_id, n, cfg.lease_s, state.now())
-        if not jobs and idle:
-            # Known idle from now on, not only once this long-poll answers.
-            state.note_worker_soon(endpoint, worker_id, [])
-        while not jobs:
-            if await state.wait_until(watch, deadline) is not True:
-                return []
-            if await request.is_disconnected():
-                return []
-            jobs = await store.claim(endpoint, worker_id, n, cfg.lease_s, state.now())
-        return jobs
-
-
-async def _take(
-    request: Request, endpoint: str, worker_id: str, n: int
-) -> tuple[ServerState, list[Job]]:
-    state = _state(request)
-    idle = request.query_params.get("job_in_progress") != "1"
-    jobs = await _claim(state, request, endpoint, worker_id, n, idle)
-    if jobs and await request.is_disconnected():
-        # Nobody will receive these jobs: give them back now rather than after the lease.
-        await release(state, worker_id, [j.id for j in jobs])
-        return state, []
-    now = state.now()
-    for job in jobs:
-        state.metrics.taken(endpoint, job.id, job.created_at, now)
-    if jobs:
-        # A busy worker's empty take says nothing about what it runs: its pings do.
-        state.note_worker_soon(endpoint, worker_id, [j.id for j in jobs])
-    return state, jobs
-
-
 async def job_take(request: Request, endpoint_id: str, worker_id: str) -> Response:
     """Take one job (200 with the job object) or 204 after ``take_wait`` with none."""
-    state, jobs = await _take(request, endpoint_id, worker_id, 1)
+    state = _state(request)
+    payloads = await take_payloads(state, request, endpoint_id, worker_id, 1)
     headers = {"X-Pitstop-Server": state.version}
-    if not jobs:
+    if not payloads:
         return Response(status_code=204, headers=headers)
-    return json_response(jobs[0].worker_payload(), headers=headers)
+    return Response(payloads[0], media_type=_JSON, headers=headers)
 
 
 async def job_take_batch(request: Request, endpoint_id: str, worker_id: str) -> Response:
     """Take up to ``batch_size`` jobs (200 with a JSON array) or 204 with none."""
-    raw = request.query_params.get("batch_size", "1")
+    state = _state(request)
+    raw = query_value(request, "batch_size", "1")
     try:
-        n = min(max(int(raw), 1), MAX_BATCH)
+        n = min(max(int(raw or ""), 1), MAX_BATCH)
     except ValueError:
         raise BadRequest("batch_size must be an integer") from None
-    state, jobs = await _take(request, endpoint_id, worker_id, n)
+    payloads = await take_payloads(state, request, endpoint_id, worker_id, n)
     headers = {"X-Pitstop-Server": state.version}
-    if not jobs:
+    if not payloads:
         return Response(status_code=204, headers=headers)
-    return json_response([j.worker_payload() for j in jobs], headers=headers)
+    return Response(b"[" + b",".join(payloads) + b"]", media_type=_JSON, headers=headers)
 
 
 def _error_text(value: JSON) -> str | None:
@@ -158,9 +120,31 @@ def parse_result(body: Any) -> Result:
     )
 
 
-def _retention(state: ServerState, job_id: str) -> float:
-    cfg = state.config
-    return cfg.retention_sync_s if job_id.startswith("sync-") else cfg.retention_run_s
+def _problem(body: dict[str, Any], fields: tuple[str, ...]) -> str | None:
+    """What makes a field of a worker's body unrenderable (``"output nests deeper ..."``)."""
+    for field in fields:
+        if field in body:
+            why = unrenderable(body[field])
+            if why is not None:
+                return f"{field} {why}"
+    return None
+
+
+async def _refuse_result(
+    state: ServerState, worker_id: str, job_id: str, attempt: int | None, problem: str
+) -> NoReturn:
+    """Refuse a result the server could not render again: the job ends FAILED with the
+    reason (fenced: only its holder's result can end it), the worker gets 400."""
+    reason = f"Job result refused by the server: {problem}"
+    now = state.now()
+    result = Result(error=reason)
+    outcome = await state.store.finish(
+        job_id, worker_id, attempt, result, now, state.retention(job_id)
+    )
+    if outcome is Outcome.ACCEPTED:
+        state.metrics.done(job_id, result.status, now)
+    _check(outcome, job_id, worker_id)
+    raise BadRequest(reason)
 
 
 async def job_done(request: Request, endpoint_id: str, worker_id: str, job_id: str) -> Response:
@@ -170,11 +154,16 @@ async def job_done(request: Request, endpoint_id: str, worker_id: str, job_id: s
     body = await read_json(request, state.config.max_worker_body, "job-done body")
     store = state.store
     if isinstance(body, dict) and body.get("status") == "IN_PROGRESS":
+        check_value(body.get("output"), "output")
         outcome = await store.set_progress(job_id, worker_id, attempt, body.get("output"))
         return _check(outcome, job_id, worker_id)
+    if isinstance(body, dict):
+        problem = _problem(body, ("output", "error"))
+        if problem is not None:
+            await _refuse_result(state, worker_id, job_id, attempt, problem)
     result = parse_result(body)
     now = state.now()
-    outcome = await store.finish(job_id, worker_id, attempt, result, now, _retention(state, job_id))
+    outcome = await store.finish(job_id, worker_id, attempt, result, now, state.retention(job_id))
     if outcome is Outcome.ACCEPTED:
         state.metrics.done(job_id, result.status, now)
     return _check(outcome, job_id, worker_id)
@@ -191,6 +180,9 @@ async def job_stream(request: Request, endpoint_id: str, worker_id: str, job_id:
         outputs = [body["output"]]
     else:
         raise BadRequest('job-stream body must be {"output": value} or {"outputs": [values]}')
+    why = unrenderable(outputs, levels=1)
+    if why is not None:
+        await _refuse_result(state, worker_id, job_id, attempt, f"stream output {why}")
     outcome = Outcome.ACCEPTED
     for output in outputs:
         outcome = await state.store.append_chunk(job_id, worker_id, attempt, output)
@@ -220,32 +212,17 @@ async def ping(request: Request, endpoint_id: str, worker_id: str) -> Response:
     ``status=unhealthy&check=&reason=`` marks the worker unhealthy (pitstop's supervisor adds
     ``exit_code=`` and ``error=`` for a crashed worker process)."""
     state = _state(request)
-    params = request.query_params
-    job_ids = [j for j in params.get("job_id", "").split(",") if j]
+    job_ids = [j for j in (query_value(request, "job_id") or "").split(",") if j]
     now = state.now()
-    if params.get("status") == "unhealthy":
-        state.unhealthy[worker_id] = _unhealthy(endpoint_id, params, now)
+    if query_value(request, "status") == "unhealthy":
+        state.unhealthy[worker_id] = _unhealthy(endpoint_id, request.query_params, now)
     else:
         state.unhealthy.pop(worker_id, None)
     if job_ids:
         await state.store.renew(worker_id, job_ids, state.config.lease_s, now)
-    await state.note_worker(
-        endpoint_id, worker_id, job_ids, params.get("runpod_version"), force=True
-    )
-    return Response(_OK, media_type="application/json")
-
-
-async def release(state: ServerState, worker_id: str, job_ids: list[str] | None) -> list[str]:
-    """Give up ``worker_id``'s leases (all, or ``job_ids``) and requeue those jobs at once.
-
-    The requeue is the sweeper's lease-expiry pass run now: attempts are counted and a job
-    whose attempts are used up fails, exactly as for a lease that ran out.
-    """
-    released = await state.store.release(worker_id, job_ids)
-    if released:
-        await state.store.expire_leases(state.now(), state.config.max_attempts)
-        log.info("released %d job(s) of worker %s: %s", len(released), worker_id, released)
-    return released
+    version = query_value(request, "runpod_version")
+    await state.note_worker(endpoint_id, worker_id, job_ids, version, force=True)
+    return Response(_OK, media_type=_JSON)
 
 
 async def job_release(request: Request, endpoint_id: str, worker_id: str) -> Response:
@@ -274,21 +251,36 @@ def _unhealthy(endpoint_id: str, params: Mapping[str, str], now: float) -> Unhea
     )
 
 
-async def job_log(request: Request, endpoint_id: str, worker_id: str, job_id: str) -> Response:
-    """pitstop: append handler log lines ``{"lines": [{"stream", "text"}]}`` to the job."""
-    state = _state(request)
-    body = await read_json(request, state.config.max_worker_body, "job-log body")
+def _log_lines(body: Any) -> list[tuple[str, str]]:
+    """``(stream, text)`` pairs of a job-log body (400 unless every line is well formed)."""
     lines = body.get("lines") if isinstance(body, dict) else None
     if not isinstance(lines, list):
         raise BadRequest('job-log body must be {"lines": [{"stream": ..., "text": ...}]}')
     pairs: list[tuple[str, str]] = []
     for line in lines:
-        if not isinstance(line, dict) or not isinstance(line.get("text"), str):
-            raise BadRequest("each log line must be an object with a string 'text'")
-        pairs.append((str(line.get("stream") or "log"), line["text"]))
+        if not isinstance(line, dict):
+            raise BadRequest("each log line must be an object")
+        stream, text = line.get("stream"), line.get("text")
+        if not isinstance(stream, (str, type(None))) or not isinstance(text, str):
+            raise BadRequest("each log line needs a string 'text' (and a string 'stream')")
+        pairs.append((stream or "log", text))
+    check_value(pairs, "lines")
+    return pairs
+
+
+async def job_log(request: Request, endpoint_id: str, worker_id: str, job_id: str) -> Response:
+    """pitstop: append handler log lines ``{"lines": [{"stream", "text"}]}`` to the job
+    (fenced like ``job-done``: only the worker holding the job's current attempt)."""
+    state = _state(request)
+    attempt = _attempt(request)
+    body = await read_json(request, state.config.max_worker_body, "job-log body")
+    pairs = _log_lines(body)
     if pairs:
-        await state.store.append_logs(job_id, pairs, state.now())
-    return Response(_OK, media_type="application/json")
+        fence = Fence(worker_id, attempt, endpoint_id)
+        outcome = await state.store.append_logs(job_id, pairs, state.now(), fence)
+        if outcome in (Outcome.STALE, Outcome.UNKNOWN):
+            _check(outcome, job_id, worker_id)
+    return Response(_OK, media_type=_JSON)
 
 
 Handler = Callable[..., Awaitable[Response]]

@@ -19,7 +19,7 @@ from collections import deque
 from typing import Any
 
 from pitstop.serverless.logger import get_logger
-from pitstop.serverless.result import dumps, too_large_body
+from pitstop.serverless.result import dumps, refusal_reason, refused_body, too_large_body
 from pitstop.serverless.transport import Transport
 
 MAX_PENDING = 1024
@@ -154,10 +154,14 @@ class Outbox:
     async def _send_final(self, body: bytes, is_stream: bool, stop_pod: bool) -> bool:
         url = self.transport.urls.result_url(self.job_id, is_stream)
         headers = self.transport.headers_for(self.job)
-        status = await self.transport.post(url, body, headers)
+        status, answer = await self.transport.post_answer(url, body, headers)
         if status == 413:
             get_logger().error(f"Result of {len(body)} bytes refused as too large.", self.job_id)
             status = await self.transport.post(url, too_large_body(len(body), stop_pod), headers)
+        elif status == 400:
+            reason = refusal_reason(answer)
+            get_logger().error(f"Result refused by the server: {reason}", self.job_id)
+            status = await self.transport.post(url, refused_body(reason, stop_pod), headers)
         if 200 <= status < 300:
             return True
         reason = "unreachable" if status == 0 else f"HTTP {status}"

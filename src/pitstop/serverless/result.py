@@ -77,11 +77,31 @@ def _unencodable(body: dict[str, Any], exc: BaseException) -> tuple[bytes, str]:
     return dumps(failed).encode("utf-8"), reason
 
 
-def too_large_body(size: int, stop_pod: bool) -> bytes:
-    """The small FAILED body sent instead of a result the server refused with 413."""
-    failed: dict[str, Any] = {
-        "error": f"Job result too large: {size} bytes were refused by the server (HTTP 413)."
-    }
+def _failed_body(error: str, stop_pod: bool) -> bytes:
+    failed: dict[str, Any] = {"error": error}
     if stop_pod:
         failed["stopPod"] = True
     return dumps(failed).encode("utf-8")
+
+
+def too_large_body(size: int, stop_pod: bool) -> bytes:
+    """The small FAILED body sent instead of a result the server refused with 413."""
+    return _failed_body(
+        f"Job result too large: {size} bytes were refused by the server (HTTP 413).", stop_pod
+    )
+
+
+def refusal_reason(answer: bytes) -> str:
+    """The message of a server's 400 answer (``{"error": {"message": ...}}``), or a default."""
+    try:
+        error = json.loads(answer).get("error")
+        message = error.get("message") if isinstance(error, dict) else error
+    except (ValueError, AttributeError):
+        message = None
+    return message if isinstance(message, str) and message else "HTTP 400 without a reason"
+
+
+def refused_body(reason: str, stop_pod: bool) -> bytes:
+    """The small FAILED body sent instead of a result the server refused with 400 (a pitstop
+    server refuses output it could not render again, and names why)."""
+    return _failed_body(f"Job result refused by the server (HTTP 400): {reason}", stop_pod)

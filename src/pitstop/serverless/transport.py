@@ -370,23 +370,30 @@ class Transport:
         return headers
 
     async def post(self, url: str, body: bytes, headers: dict[str, str]) -> int:
-        """POST with retries on 5xx and connection errors; the final status (0: unreachable).
+        """POST with retries on 5xx and connection errors; the final status (0: unreachable)."""
+        status, _ = await self.post_answer(url, body, headers)
+        return status
+
+    async def post_answer(
+        self, url: str, body: bytes, headers: dict[str, str]
+    ) -> tuple[int, bytes]:
+        """:meth:`post`, also returning the final answer's body (empty when unreachable).
 
         ``result_attempts`` bounds the retries after errors; 503 answers (nothing was
         stored) are waited out as ``Retry-After`` says for up to ``unavailable_wait``
         seconds in all, without using up attempts, so a result outlives a store outage.
         """
-        attempt, waited, status = 0, 0.0, 0
+        attempt, waited, status, content = 0, 0.0, 0, b""
         while True:
             try:
                 response = await self.client.post(url, content=body, headers=headers)
             except _failures() as exc:
                 get_logger().debug(f"POST {url} failed: {type(exc).__name__}: {exc}")
-                status = 0
+                status, content = 0, b""
             else:
-                status = int(response.status_code)
+                status, content = int(response.status_code), bytes(response.content)
                 if status < 500:
-                    return status
+                    return status, content
                 hinted = retry_after(response.headers) if status == UNAVAILABLE else None
                 if hinted is not None and waited + hinted <= self.cfg.unavailable_wait:
                     get_logger().warn(f"POST {url}: 503 from the server; retrying in {hinted}s")
@@ -395,7 +402,7 @@ class Transport:
                     continue
             attempt += 1
             if attempt >= max(1, self.cfg.result_attempts):
-                return status
+                return status, content
             await asyncio.sleep(self.cfg.result_backoff * (2 ** (attempt - 1)))
 
     async def ping(self, job_ids: list[str], timeout: float) -> int:

@@ -40,6 +40,7 @@ from typing import Protocol
 from pitstop.models import (
     JSON,
     Chunk,
+    Fence,
     Job,
     JobStatus,
     LogLine,
@@ -145,14 +146,15 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def read_stream(
-        self, job_id: str, start: int | None = None
+        self, job_id: str, start: int | None = None, endpoint: str | None = None
     ) -> tuple[Job, list[Chunk]] | None:
         """Chunks of a job and the job itself (None if unknown).
 
         With ``start=None`` this is RunPod's cursor read: return the chunks not returned by
         an earlier cursor read and advance the job's cursor past them, atomically, so two
         concurrent readers never get the same chunk. With an int, return every chunk with
-        ``seq >= start`` and leave the cursor alone (replay).
+        ``seq >= start`` and leave the cursor alone (replay). With ``endpoint``, a job of
+        another endpoint is None too, and its cursor is left alone.
         """
 
     @abc.abstractmethod
@@ -296,8 +298,16 @@ class Store(abc.ABC):
     # -- per-job logs ---------------------------------------------------------------------------
 
     @abc.abstractmethod
-    async def append_logs(self, job_id: str, lines: Sequence[tuple[str, str]], now: float) -> None:
-        """Append ``(stream, text)`` lines a handler produced while running the job."""
+    async def append_logs(
+        self, job_id: str, lines: Sequence[tuple[str, str]], now: float, fence: Fence | None = None
+    ) -> Outcome:
+        """Append ``(stream, text)`` lines a handler produced while running the job.
+
+        With a ``fence`` the write is fenced like :meth:`append_chunk` (and a job of another
+        endpoint is ``UNKNOWN``); without, any retained job takes them. Only the newest
+        ``max_log_lines`` lines of a job are kept (a backend option, 10,000 by default).
+        ``UNKNOWN`` for no such job.
+        """
 
     @abc.abstractmethod
     async def read_logs(self, job_id: str, after_seq: int = -1) -> list[LogLine]:

@@ -361,9 +361,10 @@ return {n, seen}
 """
 
 READ_CURSOR = r"""
-local id = ARGV[5]
+local id, ep = ARGV[5], ARGV[6]
 local jk = key('job', id)
-if redis.call('EXISTS', jk) == 0 then return {} end
+local owner = redis.call('HGET', jk, 'ep')
+if not owner or (ep ~= '' and owner ~= ep) then return {} end
 local cur = tonumber(redis.call('HGET', jk, 'cur') or '0')
 local chunks = redis.call('LRANGE', key('chunks', id), cur, -1)
 if #chunks > 0 then redis.call('HINCRBY', jk, 'cur', #chunks) end
@@ -515,20 +516,26 @@ return 1
 """
 
 APPEND_LOGS = r"""
-local id, now, cap = ARGV[5], ARGV[6], tonumber(ARGV[7])
+local id, now, cap, worker, attempt, ep = ARGV[5], ARGV[6], tonumber(ARGV[7]), ARGV[8],
+  ARGV[9], ARGV[10]
 local jk = key('job', id)
-if redis.call('EXISTS', jk) == 0 then return 0 end
-local count = (#ARGV - 7) / 2
+local owner = redis.call('HGET', jk, 'ep')
+if not owner or (ep ~= '' and owner ~= ep) then return 'unknown' end
+if worker ~= '' then
+  local r = fence(jk, worker, attempt, 'ignored')
+  if r ~= 'ok' then return r end
+end
+local count = (#ARGV - 10) / 2
 local seq = redis.call('HINCRBY', jk, 'nlog', count) - count
 local lk = key('logs', id)
-for i = 8, #ARGV, 2 do
+for i = 11, #ARGV, 2 do
   redis.call('RPUSH', lk, seq .. '|' .. now .. '|' .. ARGV[i] .. '|' .. ARGV[i + 1])
   seq = seq + 1
 end
 redis.call('LTRIM', lk, -cap, -1)
 local ttl = redis.call('PTTL', jk)
 if ttl > 0 then redis.call('PEXPIRE', lk, ttl) end
-return count
+return 'accepted'
 """
 
 READ_LOGS = r"""

@@ -34,6 +34,7 @@ themselves. A submit is never left half-known when Redis can be asked again: see
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
@@ -50,6 +51,7 @@ from pitstop.errors import (
 from pitstop.models import (
     JSON,
     Chunk,
+    Fence,
     Job,
     JobStatus,
     LogLine,
@@ -334,10 +336,10 @@ class RedisStore(Store):
                 return total
 
     async def read_stream(
-        self, job_id: str, start: int | None = None
+        self, job_id: str, start: int | None = None, endpoint: str | None = None
     ) -> tuple[Job, list[Chunk]] | None:
         if start is None:
-            answer = await self._call("read_cursor", job_id)
+            answer = await self._call("read_cursor", job_id, endpoint or "")
             if not answer:
                 return None
             record, first, texts = answer
@@ -349,7 +351,7 @@ class RedisStore(Store):
                 mapping, texts = await pipe.execute()
             record = flat(mapping)
         job = decode_flat_job(record)
-        if job is None:
+        if job is None or (endpoint is not None and job.endpoint != endpoint):
             return None
         return job, [Chunk(int(first) + i, json.loads(text)) for i, text in enumerate(texts)]
 
@@ -482,20 +484,20 @@ class RedisStore(Store):
         )
 
     async def workers(self, endpoint: str, seen_since: float) -> list[WorkerInfo]:
-        client = self._redis()
-        seen = await client.zrangebyscore(
-            self._key("wseen", endpoint), fnum(seen_since), "+inf", withscores=True
+        # Auto-pipelined commands (raw replies), so /metrics' one call per endpoint batches.
+        seen = await self._command(
+            "ZRANGEBYSCORE", self._key("wseen", endpoint), fnum(seen_since), "+inf", "WITHSCORES"
         )
         if not seen:
             return []
-        ids = [worker_id for worker_id, _ in seen]
-        async with client.pipeline(transaction=False) as pipe:
-            pipe.hmget(self._key("workers", endpoint), ids)
-            pipe.hmget(self._key("wver", endpoint), ids)
-            jobs, versions = await pipe.execute()
+        ids, ats = seen[::2], seen[1::2]
+        jobs, versions = await asyncio.gather(
+            self._command("HMGET", self._key("workers", endpoint), *ids),
+            self._command("HMGET", self._key("wver", endpoint), *ids),
+        )
         infos = [
             WorkerInfo(worker_id, endpoint, float(at), tuple(json.loads(held or "[]")), version)
-            for (worker_id, at), held, version in zip(seen, jobs, versions, strict=True)
+            for worker_id, at, held, version in zip(ids, ats, jobs, versions, strict=True)
         ]
         return sorted(infos, key=lambda info: info.id)
 
@@ -559,11 +561,15 @@ class RedisStore(Store):
 
     # -- per-job logs ---------------------------------------------------------------------------
 
-    async def append_logs(self, job_id: str, lines: Sequence[tuple[str, str]], now: float) -> None:
+    async def append_logs(
+        self, job_id: str, lines: Sequence[tuple[str, str]], now: float, fence: Fence | None = None
+    ) -> Outcome:
         if not lines:
-            return
+            return Outcome.ACCEPTED
         items = [item for stream, text in lines for item in (stream.replace("|", "/"), text)]
-        await self._call("append_logs", job_id, now, self.max_log_lines, *items)
+        args = ("", "", "") if fence is None else _fence_args(fence)
+        answer = await self._call("append_logs", job_id, now, self.max_log_lines, *args, *items)
+        return Outcome(answer)
 
     async def read_logs(self, job_id: str, after_seq: int = -1) -> list[LogLine]:
         rows = await self._call("read_logs", job_id, after_seq)
@@ -592,6 +598,11 @@ class RedisStore(Store):
 async def _close_all(*clients: Any) -> None:
     for client in clients:
         await client.aclose()
+
+
+def _fence_args(fence: Fence) -> tuple[str, str, str]:
+    """A fence as the script arguments worker, attempt, endpoint ("" for any)."""
+    return fence.worker_id, attempt_arg(fence.attempt), fence.endpoint or ""
 
 
 async def _load_scripts(client: Any) -> dict[str, str]:

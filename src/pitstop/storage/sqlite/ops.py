@@ -166,10 +166,13 @@ def purge(tx: Tx, endpoint: str, now: float, retention_s: float, sync_retention_
     return len(rows)
 
 
-def read_stream(tx: Tx, job_id: str, start: int | None) -> tuple[Job, list[Chunk]] | None:
-    """Cursor read (``start=None``, advances the cursor) or replay from ``start``."""
+def read_stream(
+    tx: Tx, job_id: str, start: int | None, endpoint: str | None
+) -> tuple[Job, list[Chunk]] | None:
+    """Cursor read (``start=None``, advances the cursor) or replay from ``start``; a job of
+    another ``endpoint`` (when given) is None and its cursor stays."""
     job = fetch_job(tx, job_id)
-    if job is None:
+    if job is None or (endpoint is not None and job.endpoint != endpoint):
         return None
     if start is None:
         (cursor,) = tx.one("SELECT stream_cursor FROM jobs WHERE id = ?", (job_id,))
@@ -292,15 +295,15 @@ def release(tx: Tx, worker_id: str, job_ids: Sequence[str] | None) -> list[str]:
     return [row[0] for row in rows]
 
 
-_HELD = "WHERE id = ? AND status = 'IN_PROGRESS' AND worker_id = ? AND (? IS NULL OR attempt = ?)"
+HELD = "WHERE id = ? AND status = 'IN_PROGRESS' AND worker_id = ? AND (? IS NULL OR attempt = ?)"
 """The fence: the job runs, leased to this worker (and on this attempt when one is named)."""
 
 
-def _held(job_id: str, worker_id: str, attempt: int | None) -> tuple[Any, ...]:
+def held(job_id: str, worker_id: str, attempt: int | None) -> tuple[Any, ...]:
     return (job_id, worker_id, attempt, attempt)
 
 
-def _refusal(tx: Tx, job_id: str, worker_id: str, attempt: int | None, finishing: bool) -> Outcome:
+def refusal(tx: Tx, job_id: str, worker_id: str, attempt: int | None, finishing: bool) -> Outcome:
     """Why a fenced write matched nothing.
 
     UNKNOWN for no such job; STALE when the reporter does not hold it (another worker, an
@@ -321,11 +324,11 @@ def _refusal(tx: Tx, job_id: str, worker_id: str, attempt: int | None, finishing
 def set_progress(tx: Tx, job_id: str, worker_id: str, attempt: int | None, text: str) -> Outcome:
     """Record the latest progress value of the running attempt."""
     cursor = tx.conn.execute(
-        f"UPDATE jobs SET progress = ?, has_progress = 1 {_HELD}",
-        (text, *_held(job_id, worker_id, attempt)),
+        f"UPDATE jobs SET progress = ?, has_progress = 1 {HELD}",
+        (text, *held(job_id, worker_id, attempt)),
     )
     if cursor.rowcount != 1:
-        return _refusal(tx, job_id, worker_id, attempt, False)
+        return refusal(tx, job_id, worker_id, attempt, False)
     tx.notify(job_key(job_id))
     return Outcome.ACCEPTED
 
@@ -333,11 +336,11 @@ def set_progress(tx: Tx, job_id: str, worker_id: str, attempt: int | None, text:
 def append_chunk(tx: Tx, job_id: str, worker_id: str, attempt: int | None, text: str) -> Outcome:
     """Append one stream chunk with the next dense sequence number."""
     row = tx.one(
-        f"UPDATE jobs SET chunk_count = chunk_count + 1 {_HELD} RETURNING chunk_count - 1",
-        _held(job_id, worker_id, attempt),
+        f"UPDATE jobs SET chunk_count = chunk_count + 1 {HELD} RETURNING chunk_count - 1",
+        held(job_id, worker_id, attempt),
     )
     if row is None:
-        return _refusal(tx, job_id, worker_id, attempt, False)
+        return refusal(tx, job_id, worker_id, attempt, False)
     tx.conn.execute(
         "INSERT INTO chunks (job_id, seq, output) VALUES (?, ?, ?)", (job_id, row[0], text)
     )
@@ -361,7 +364,7 @@ def finish(
     row = tx.one(
         "UPDATE jobs SET status = ?, output = ?, has_output = ?, error = ?, stop_pod = ?, "
         "finished_at = ?, lease_expires_at = NULL, run_deadline = NULL, end_reason = 'finish', "
-        f"retain_until = MAX(COALESCE(retain_until, 0), ?) {_HELD} RETURNING webhook",
+        f"retain_until = MAX(COALESCE(retain_until, 0), ?) {HELD} RETURNING webhook",
         (
             status.value,
             output_text,
@@ -370,11 +373,11 @@ def finish(
             int(stop_pod),
             now,
             now + retention_s,
-            *_held(job_id, worker_id, attempt),
+            *held(job_id, worker_id, attempt),
         ),
     )
     if row is None:
-        return _refusal(tx, job_id, worker_id, attempt, True)
+        return refusal(tx, job_id, worker_id, attempt, True)
     if row[0] is not None:
         queue_webhook(tx, job_id, now)
     tx.notify(job_key(job_id))

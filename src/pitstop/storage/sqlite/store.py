@@ -13,7 +13,8 @@ Options (keyword arguments, also accepted by :meth:`SqliteStore.from_url`):
   the sweeper is kept (``finish`` and ``expire_deadlines`` get retention from the caller);
 * ``webhook_lease_s``: how long :meth:`due_webhooks` hides an entry from other sweepers;
 * ``worker_ttl_s``: workers not seen for this long are forgotten by ``delete_expired``;
-* ``max_batch``: most operations committed in one transaction.
+* ``max_batch``: most operations committed in one transaction;
+* ``max_log_lines``: log lines kept per job (the oldest are dropped), as on Redis.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from pitstop.errors import BadRequest, ConfigError, StorageError
 from pitstop.models import (
     JSON,
     Chunk,
+    Fence,
     Job,
     JobStatus,
     LogLine,
@@ -51,6 +53,7 @@ _OPTIONS = {
     "webhook_lease_s": 30.0,
     "worker_ttl_s": 86400.0,
     "max_batch": 256,
+    "max_log_lines": 10_000,
 }
 
 
@@ -95,6 +98,7 @@ class SqliteStore(Store):
         self.webhook_lease_s = float(settings["webhook_lease_s"])
         self.worker_ttl_s = float(settings["worker_ttl_s"])
         self.max_batch = int(settings["max_batch"])
+        self.max_log_lines = int(settings["max_log_lines"])
         self.schema_version = 0
         self._hub = Hub()
         self._writer: Writer | None = None
@@ -161,9 +165,11 @@ class SqliteStore(Store):
         return result
 
     async def read_stream(
-        self, job_id: str, start: int | None = None
+        self, job_id: str, start: int | None = None, endpoint: str | None = None
     ) -> tuple[Job, list[Chunk]] | None:
-        result: tuple[Job, list[Chunk]] | None = await self._run(ops.read_stream, job_id, start)
+        result: tuple[Job, list[Chunk]] | None = await self._run(
+            ops.read_stream, job_id, start, endpoint
+        )
         return result
 
     async def set_retention(self, job_id: str, seconds: float, now: float) -> Job | None:
@@ -288,8 +294,16 @@ class SqliteStore(Store):
 
     # -- per-job logs ----------------------------------------------------------------------
 
-    async def append_logs(self, job_id: str, lines: Sequence[tuple[str, str]], now: float) -> None:
-        await self._run(sweep.append_logs, job_id, [tuple(line) for line in lines], now)
+    async def append_logs(
+        self, job_id: str, lines: Sequence[tuple[str, str]], now: float, fence: Fence | None = None
+    ) -> Outcome:
+        if not lines:
+            return Outcome.ACCEPTED
+        pairs = [tuple(line) for line in lines]
+        result: Outcome = await self._run(
+            sweep.append_logs, job_id, pairs, now, self.max_log_lines, fence
+        )
+        return result
 
     async def read_logs(self, job_id: str, after_seq: int = -1) -> list[LogLine]:
         result: list[LogLine] = await self._run(sweep.read_logs, job_id, after_seq)

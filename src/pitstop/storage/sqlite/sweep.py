@@ -10,9 +10,17 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from pitstop.models import JobStatus, LogLine, SweepReport, WebhookDelivery, WorkerInfo
+from pitstop.models import (
+    Fence,
+    JobStatus,
+    LogLine,
+    Outcome,
+    SweepReport,
+    WebhookDelivery,
+    WorkerInfo,
+)
 from pitstop.storage.base import job_key, queue_key
-from pitstop.storage.sqlite.ops import queue_stop
+from pitstop.storage.sqlite.ops import HELD, held, queue_stop, refusal
 from pitstop.storage.sqlite.rows import TERMINAL_SQL, end_job
 from pitstop.storage.sqlite.writer import Tx
 
@@ -228,21 +236,40 @@ def webhook_deliveries(tx: Tx, job_id: str) -> list[WebhookDelivery]:
 # -- per-job logs ----------------------------------------------------------------------------
 
 
-def append_logs(tx: Tx, job_id: str, lines: Sequence[tuple[str, str]], now: float) -> None:
-    """Append lines with dense sequence numbers; lines for an unknown job are dropped."""
-    if not lines:
-        return
+def append_logs(
+    tx: Tx, job_id: str, lines: Sequence[tuple[str, str]], now: float, cap: int, fence: Fence | None
+) -> Outcome:
+    """Append lines with dense sequence numbers, keeping the newest ``cap`` of the job;
+    with a ``fence`` only its worker, holding the running attempt, on its endpoint."""
+    if fence is None:
+        where, params = "WHERE id = ?", (job_id,)
+    else:
+        where = HELD + " AND (? IS NULL OR endpoint = ?)"
+        params = (*held(job_id, fence.worker_id, fence.attempt), fence.endpoint, fence.endpoint)
     row = tx.one(
-        "UPDATE jobs SET log_count = log_count + ? WHERE id = ? RETURNING log_count",
-        (len(lines), job_id),
+        f"UPDATE jobs SET log_count = log_count + ? {where} RETURNING log_count",
+        (len(lines), *params),
     )
     if row is None:
-        return
-    first = row[0] - len(lines)
+        return _log_refusal(tx, job_id, fence)
+    total = row[0]
+    kept = list(lines)[-cap:] if cap > 0 else []
+    first = total - len(kept)
     tx.conn.executemany(
         "INSERT INTO logs (job_id, seq, at, stream, text) VALUES (?, ?, ?, ?, ?)",
-        [(job_id, first + i, now, stream, text) for i, (stream, text) in enumerate(lines)],
+        [(job_id, first + i, now, stream, text) for i, (stream, text) in enumerate(kept)],
     )
+    if total > cap:
+        tx.conn.execute("DELETE FROM logs WHERE job_id = ? AND seq < ?", (job_id, total - cap))
+    return Outcome.ACCEPTED
+
+
+def _log_refusal(tx: Tx, job_id: str, fence: Fence | None) -> Outcome:
+    """Why a log write matched nothing (see :func:`pitstop.storage.sqlite.ops.refusal`)."""
+    row = tx.one("SELECT endpoint FROM jobs WHERE id = ?", (job_id,))
+    if row is None or fence is None or fence.endpoint not in (None, row[0]):
+        return Outcome.UNKNOWN
+    return refusal(tx, job_id, fence.worker_id, fence.attempt, False)
 
 
 def read_logs(tx: Tx, job_id: str, after_seq: int) -> list[LogLine]:
