@@ -127,8 +127,8 @@ class _Locator:
             try:
                 converted[key] = _convert(param, raw)
             except (click.BadParameter, TypeError, ValueError) as exc:
-                message = exc.format_message() if isinstance(exc, click.BadParameter) else exc
-                raise self.error(table, key, str(message)) from None
+                message = exc.message if isinstance(exc, click.BadParameter) else str(exc)
+                raise self.error(table, key, message) from None
         return converted
 
     def error(self, table: tuple[str, ...], key: str | None, problem: str) -> KeyError_:
@@ -180,8 +180,11 @@ def _convert(param: click.Parameter, raw: Any) -> Any:
         return tuple(param.type.convert(item, param, None) for item in raw)
     if isinstance(raw, list):
         raw = ",".join(str(item) for item in raw)
-    if isinstance(raw, bool) and not isinstance(param.type, click.types.BoolParamType):
-        raise TypeError(f"must not be true/false ({param.type.name} expected)")
+    is_bool = isinstance(param.type, click.types.BoolParamType)
+    if isinstance(raw, bool) != is_bool:
+        raise TypeError(
+            "must be true or false" if is_bool else f"{param.type.name} expected, not true/false"
+        )
     return param.type.convert(raw, param, None)
 
 

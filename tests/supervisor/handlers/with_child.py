@@ -5,7 +5,7 @@ inference server; the child inherits stdout and stderr.
 makes the child ignore SIGTERM (only SIGKILL ends it). A job's input ``{"exit": N}`` ends the
 worker with exit code N on the job's first attempt; ``{"refresh": true}`` asks for a new
 process after the job. Every output names the worker's pid, its child's pid, ``sys.argv``
-and the GPU variables (``CUDA_VISIBLE_DEVICES``, ...).
+and the GPU variables (``CUDA_VISIBLE_DEVICES``, ...) and ``HF_HOME``.
 """
 
 import os
@@ -28,8 +28,8 @@ with open(sys.argv[1], "a") as pids:
 
 
 def gpu_env():
-    """The GPU variables the supervisor set for this worker."""
-    names = ("CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES", "RUNPOD_GPU_COUNT")
+    """The GPU variables the supervisor set for this worker (and ``HF_HOME``, from ``env``)."""
+    names = ("CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES", "RUNPOD_GPU_COUNT", "HF_HOME")
     return {name: os.environ.get(name) for name in names}
 
 
