@@ -259,3 +259,11 @@ class SupervisorConfig:
     SIGKILL: on Ctrl-C, scale-down, reload, and for what an exited worker left behind."""
     reload: bool = False
     data_dir: str = "pitstop-data"
+    handler_env: tuple[str, ...] = ()
+    """``NAME=VALUE`` entries added to every worker process's environment."""
+    gpus: str = "all"
+    """``all`` (the GPUs NVML reports; none without the NVIDIA driver), ``none``, or a comma
+    list of device indices (``0,1,2,3``, no NVML needed). With several endpoints a list
+    reserves those devices for this endpoint; ``all`` shares the devices nobody reserved."""
+    gpus_per_worker: int = 1
+    """Devices each worker process gets (``CUDA_VISIBLE_DEVICES``), never shared."""

@@ -52,7 +52,8 @@ def test_serve_and_worker_build_the_configs(
 
     seen: dict[str, Any] = {}
 
-    def fake_serve(sup: SupervisorConfig, srv: ServerConfig) -> int:
+    def fake_serve(sups: list[SupervisorConfig], srv: ServerConfig) -> int:
+        (sup,) = sups
         seen.update(sup=sup, srv=srv)
         return 7
 

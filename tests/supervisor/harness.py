@@ -14,6 +14,7 @@ import httpx
 from pitstop.config import ServerConfig, SupervisorConfig
 from pitstop.server.runner import RunningServer, start_server
 from pitstop.supervisor import Supervisor
+from pitstop.supervisor.devices import DeviceLease
 from pitstop.supervisor.process import Sink
 
 TERMINAL = {"COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT"}
@@ -46,7 +47,12 @@ async def running_server(config: ServerConfig) -> AsyncIterator[RunningServer]:
 
 @contextlib.asynccontextmanager
 async def supervising(
-    sup: SupervisorConfig, server: RunningServer, sink: Sink, *, lease_s: float = 2.0
+    sup: SupervisorConfig,
+    server: RunningServer,
+    sink: Sink,
+    *,
+    lease_s: float = 2.0,
+    devices: DeviceLease | None = None,
 ) -> AsyncIterator[Supervisor]:
     """Run a Supervisor against ``server`` (no signal handlers); drain it on the way out."""
     supervisor = Supervisor(
@@ -55,6 +61,7 @@ async def supervising(
         store=server.store,
         ping_interval_ms=max(10, int(lease_s * 1000 / 4)),
         sink=sink,
+        devices=devices,
     )
     task = asyncio.create_task(supervisor.run(install_signals=False))
     try:

@@ -16,9 +16,11 @@ import click
 
 from pitstop import __version__
 from pitstop.cli.client import COMMANDS
+from pitstop.cli.config_file import DEFAULT_NAME, find_config
 from pitstop.cli.output import EXIT_CODES_HELP, Settings, current_settings, handles_errors
 from pitstop.cli.worker_env import worker_env
 from pitstop.config import ServerConfig, SupervisorConfig
+from pitstop.errors import ConfigError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -187,11 +189,21 @@ def _seconds(name: str, default: float, help_text: str) -> Callable[[F], F]:
     )
 
 
+class DashArgs(click.Command):
+    """Takes ``-- ARGS`` off before click parses, so several handler files can come first."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if "--" in args:
+            split = args.index("--")
+            ctx.meta["handler_args"] = tuple(args[split + 1 :])
+            args = args[:split]
+        return super().parse_args(ctx, args)
+
+
 def worker_flags(fn: F) -> F:
-    """The options ``serve`` and ``worker`` share, and the ``-- ARGS`` for every worker."""
+    """The options ``serve`` and ``worker`` share (each maps onto a ``SupervisorConfig``
+    field, and onto a key of the config file)."""
     options = (
-        click.argument("handler", type=click.Path()),
-        click.argument("handler_args", nargs=-1, type=click.UNPROCESSED, metavar="[-- ARGS]..."),
         click.option(
             "--endpoint",
             default="",
@@ -211,25 +223,55 @@ def worker_flags(fn: F) -> F:
             _SUP_DEFAULTS.restart_backoff_max,
             "Longest wait in seconds before restarting a worker that keeps crashing.",
         ),
+        click.option(
+            "--env", multiple=True, metavar="NAME=VALUE", help="Set in every worker (repeatable)."
+        ),
+        click.option(
+            "--gpus",
+            default=_SUP_DEFAULTS.gpus,
+            show_default=True,
+            help="GPUs for the workers: all (as NVML reports), none, or a list like 0,1,2,3.",
+        ),
+        click.option(
+            "--gpus-per-worker",
+            type=click.IntRange(min=1),
+            default=_SUP_DEFAULTS.gpus_per_worker,
+            show_default=True,
+            help="GPUs each worker gets to itself (CUDA_VISIBLE_DEVICES).",
+        ),
     )
     for option in reversed(options):
         fn = option(fn)
     return fn
 
 
-def _worker_values(values: dict[str, Any]) -> dict[str, Any]:
-    """The ``SupervisorConfig`` fields set by :func:`worker_flags` (popped from ``values``)."""
-    return {
-        "handler_path": values.pop("handler"),
-        "handler_args": tuple(values.pop("handler_args")),
-        "endpoint_id": values.pop("endpoint"),
-        "concurrency": values.pop("concurrency"),
-        "drain_timeout": values.pop("drain_timeout"),
-        "restart_backoff_max": values.pop("max_backoff"),
-    }
+SUP_FIELDS = {
+    "handler": "handler_path",
+    "args": "handler_args",
+    "endpoint": "endpoint_id",
+    "max_backoff": "restart_backoff_max",
+    "env": "handler_env",
+}
+"""Option (and config file key) names that differ from their ``SupervisorConfig`` field."""
 
 
-@main.command()
+def supervisor_config(values: Mapping[str, Any], **extra: Any) -> SupervisorConfig:
+    """A ``SupervisorConfig`` from option values keyed by option name."""
+    fields = {SUP_FIELDS.get(name, name): value for name, value in {**values, **extra}.items()}
+    if "min_workers" in fields:
+        fields["max_workers"] = _max_workers(fields["min_workers"], fields.get("max_workers"))
+    fields["handler_args"] = tuple(fields.get("handler_args", ()))
+    fields["handler_env"] = tuple(fields.get("handler_env", ()))
+    return SupervisorConfig(**fields)
+
+
+def _handler_args() -> tuple[str, ...]:
+    meta: tuple[str, ...] = click.get_current_context().meta.get("handler_args", ())
+    return meta
+
+
+@main.command(cls=DashArgs)
+@click.argument("handlers", nargs=-1, type=click.Path(), metavar="[HANDLER]... [-- ARGS]...")
 @worker_flags
 @server_flags(SERVE_FLAGS)
 @click.option("--min-workers", type=click.IntRange(min=0), default=_SUP_DEFAULTS.min_workers)
@@ -248,33 +290,41 @@ def _worker_values(values: dict[str, Any]) -> dict[str, Any]:
     show_default=True,
     help="Where the default SQLite store lives (when --store is not given).",
 )
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help=f"Config file of the server and endpoints  [default: ./{DEFAULT_NAME} if present]",
+)
+@click.option("--check", is_flag=True, help="Validate the configuration; start nothing.")
 @handles_errors
-def serve(
-    min_workers: int,
-    max_workers: int | None,
-    idle_timeout: float,
-    reload: bool,
-    data_dir: str,
-    **kwargs: Any,
-) -> None:
-    """Serve HANDLER: a job server plus worker processes scaled by queue depth.
+def serve(handlers: tuple[str, ...], config_path: str | None, check: bool, **kwargs: Any) -> None:
+    """Serve HANDLER files: a job server plus worker processes scaled by queue depth.
 
-    Arguments after -- reach every worker process as sys.argv[1:].
+    Each file is an endpoint with its own workers; without one, the config file says what
+    to serve (flags given here override it). Arguments after -- reach every worker process
+    as sys.argv[1:].
     """
+    from pitstop.cli.serve_config import check_report, file_configs
     from pitstop.supervisor import serve as run_serve
 
-    worker_values = _worker_values(kwargs)
-    srv = server_config(_pop_server_values(kwargs))
-    sup = SupervisorConfig(
-        **worker_values,
-        worker_key=srv.worker_keys[0] if srv.worker_keys else "",
-        min_workers=min_workers,
-        max_workers=_max_workers(min_workers, max_workers),
-        idle_timeout=idle_timeout,
-        reload=reload,
-        data_dir=data_dir,
-    )
-    click.get_current_context().exit(run_serve(sup, srv))
+    srv_values = _pop_server_values(kwargs)
+    path = None if handlers and not config_path else find_config(config_path)
+    if handlers and path is not None:
+        raise ConfigError("give handler files or --config, not both")
+    if path is not None:
+        sups, srv = file_configs(path, kwargs, srv_values)
+    elif not handlers:
+        raise ConfigError(f"no handler file given (and no {DEFAULT_NAME} here)")
+    else:
+        srv = server_config(srv_values)
+        key = srv.worker_keys[0] if srv.worker_keys else ""
+        values = {**kwargs, "args": _handler_args()}
+        sups = [supervisor_config(values, handler=h, worker_key=key) for h in handlers]
+    if check:
+        click.echo(check_report(sups, srv, path))
+        return
+    click.get_current_context().exit(run_serve(sups, srv))
 
 
 def _max_workers(min_workers: int, max_workers: int | None) -> int:
@@ -287,21 +337,23 @@ def _max_workers(min_workers: int, max_workers: int | None) -> int:
     return max_workers
 
 
-@main.command()
+@main.command(cls=DashArgs)
+@click.argument("handler", type=click.Path(), metavar="HANDLER [-- ARGS]...")
 @worker_flags
 @click.option("--url", "server_url", help="Server URL  [default: the global --url]")
 @click.option("--key", envvar="PITSTOP_WORKER_KEY", default="", help="Worker key.")
 @click.option("-n", "--workers", "count", type=click.IntRange(min=1), default=1, show_default=True)
 @handles_errors
-def worker(server_url: str | None, key: str, count: int, **kwargs: Any) -> None:
+def worker(handler: str, server_url: str | None, key: str, count: int, **kwargs: Any) -> None:
     """Run N worker processes for HANDLER against a remote server.
 
     Arguments after -- reach every worker process as sys.argv[1:].
     """
     from pitstop.supervisor import run_workers
 
-    sup = SupervisorConfig(
-        **_worker_values(kwargs),
+    sup = supervisor_config(
+        {**kwargs, "args": _handler_args()},
+        handler=handler,
         server_url=server_url or current_settings().url,
         worker_key=key,
         min_workers=count,

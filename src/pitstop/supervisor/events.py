@@ -50,7 +50,12 @@ class Reaped:
     worker: WorkerProcess
 
 
-Event = Exited | Scale | Reload | Stop | Reaped
+@dataclass(frozen=True)
+class Freed:
+    """Device sets became free (any endpoint's worker was reaped): retry waiting spawns."""
+
+
+Event = Exited | Scale | Reload | Stop | Reaped | Freed
 EnvFactory = Callable[[str], Mapping[str, str]]
 """Builds a worker's environment from its worker id."""
 

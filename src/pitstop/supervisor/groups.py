@@ -62,6 +62,18 @@ async def outlive_group(pgid: int, deadline: Callable[[], float]) -> bool:
     can bring it forward."""
     while group_alive(pgid):
         if time.monotonic() >= deadline():
-            return signal_group(pgid, signal.SIGKILL)
+            killed = signal_group(pgid, signal.SIGKILL)
+            await _gone(pgid, time.monotonic() + KILL_WAIT)
+            return killed
         await asyncio.sleep(GROUP_POLL)
     return False
+
+
+KILL_WAIT = 5.0
+"""Longest wait for a SIGKILLed group to vanish (a process stuck in the kernel may take a
+while); a GPU set is only handed on once its group has gone."""
+
+
+async def _gone(pgid: int, until: float) -> None:
+    while group_alive(pgid) and time.monotonic() < until:
+        await asyncio.sleep(GROUP_POLL / 5)

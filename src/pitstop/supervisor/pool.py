@@ -21,6 +21,11 @@ Whatever jobs an exited worker still held go back to the queue at once through t
 A crashed worker is replaced under the same worker id (as RunPod restarts a worker in the same
 pod), once its jobs were released (so the release cannot take the replacement's), reported unhealthy to the server with its exit code and error line, and its output is
 said once (see :mod:`pitstop.supervisor.transcript`).
+
+With GPUs (a :class:`~pitstop.supervisor.devices.DeviceLease`) every worker is started with
+its own device set and only when one is free; the set returns to the lease once the worker's
+whole process group is gone (the ``Reaped`` event), so a leftover child never shares a GPU with
+the replacement. A crash whose output says a GPU fitness check failed quarantines the set.
 """
 
 from __future__ import annotations
@@ -33,11 +38,13 @@ import time
 from collections.abc import Awaitable
 
 from pitstop.config import SupervisorConfig
+from pitstop.supervisor.devices import DeviceLease
 from pitstop.supervisor.events import (
     CrashReport,
     EnvFactory,
     Event,
     Exited,
+    Freed,
     Reaped,
     Releaser,
     Reload,
@@ -45,6 +52,7 @@ from pitstop.supervisor.events import (
     Scale,
     Stop,
 )
+from pitstop.supervisor.gpus import failed_gpu_check, gpu_environment
 from pitstop.supervisor.groups import outlive_group, terminate_group
 from pitstop.supervisor.hints import missing_dependency_hint
 from pitstop.supervisor.policy import ExitRecord, RestartPolicy
@@ -70,6 +78,8 @@ class Pool:
         sink: Sink = default_sink,
         report_unhealthy: Reporter | None = None,
         release_jobs: Releaser | None = None,
+        devices: DeviceLease | None = None,
+        name: str = "",
     ) -> None:
         self.sup = sup
         self.env_for = env_for
@@ -99,6 +109,11 @@ class Pool:
         self._releasing: dict[str, asyncio.Task[None]] = {}
         """Job releases in flight, by worker id: a replacement waits for its id's release."""
         self._last_failure: Failure | None = None
+        self.devices = devices
+        self.name = name
+        """The endpoint's name in labels and log lines when one command serves several."""
+        if devices is not None:
+            devices.allocator.on_free(lambda: self.post(Freed()))
 
     # -- called from anywhere on the loop (signal handlers, watchers, scaler) ---------------
 
@@ -108,7 +123,9 @@ class Pool:
 
     def log(self, message: str, *, error: bool = False) -> None:
         """A supervisor line, prefixed like worker lines so the output reads as one stream."""
-        self.sink(f"pitstop | {message}", error)
+        self.sink(
+            f"pitstop | {self.name}: {message}" if self.name else f"pitstop | {message}", error
+        )
 
     @property
     def live(self) -> list[WorkerProcess]:
@@ -161,6 +178,9 @@ class Pool:
             self._on_reload(event)
         elif isinstance(event, Reaped):
             self._reaping.discard(event.worker)
+            self._return_devices(event.worker)
+        elif isinstance(event, Freed):
+            pass  # the reconcile after every event retries a spawn that waited for devices
         else:
             self._on_stop(event)
 
@@ -220,6 +240,9 @@ class Pool:
         # signal (OOM killer, kill -9) says nothing about the next run's output.
         self._last_failure = failure if record.code > 0 else None
         check, reason = "crashed", describe_exit(record.code)
+        if (gpu_check := self._quarantine_if_gpu_failed(worker, failure)) is not None:
+            check = "gpu"
+            reason = f"GPU {','.join(worker.devices)} failed {gpu_check}: quarantined"
         if self.policy.crash_loop:
             check, reason = "crash_loop", self.policy.summary()
             if len(self.policy.streak) == self.policy.threshold:
@@ -282,11 +305,41 @@ class Pool:
         for _ in range(self.target - len(live)):
             if not await self._spawn_one():
                 break
+        if self.devices is not None and len(self.live) >= self.target:
+            self.devices.satisfied()
+
+    def _take_devices(self) -> tuple[str, ...] | None:
+        """A device set for the next worker: ``()`` without GPUs, None when none is free."""
+        if self.devices is None:
+            return ()
+        return self.devices.take(self.target, len(self.live), self.log)
+
+    def _return_devices(self, worker: WorkerProcess) -> None:
+        """The worker's process group is gone: its device set may go to a new worker."""
+        if self.devices is not None and worker.devices and not worker.quarantined:
+            self.devices.release(worker.devices)
+
+    def _quarantine_if_gpu_failed(self, worker: WorkerProcess, failure: Failure) -> str | None:
+        """Quarantine the worker's devices when a GPU fitness check failed; its name."""
+        check = failed_gpu_check(failure.lines)
+        if self.devices is None or not worker.devices or check is None:
+            return None
+        worker.quarantined = True
+        self.devices.quarantine(worker.devices)
+        self.log(
+            f"UNHEALTHY: GPU {','.join(worker.devices)} failed the fitness check {check}; "
+            "quarantined until pitstop restarts",
+            error=True,
+        )
+        return check
 
     async def _spawn_one(self) -> bool:
+        devices = self._take_devices()
+        if devices is None:
+            return False
         number = next(self._numbers)
-        label = f"w{number}"
-        worker_id = self._spare_ids.pop(0) if self._spare_ids else f"{self._prefix}-{label}"
+        label = f"{self.name}/w{number}" if self.name else f"w{number}"
+        worker_id = self._spare_ids.pop(0) if self._spare_ids else f"{self._prefix}-w{number}"
         pending = self._releasing.pop(worker_id, None)
         if pending is not None:
             await asyncio.wait({pending}, timeout=RELEASE_WAIT)
@@ -297,22 +350,27 @@ class Pool:
             hold_limit=self.sup.stable_after,
         )
         try:
+            env = {**self.env_for(worker_id), **(gpu_environment(devices) if devices else {})}
             worker = await spawn(
                 self.sup.handler_path,
-                self.env_for(worker_id),
+                env,
                 worker_id=worker_id,
                 label=label,
                 transcript=transcript,
                 args=self.sup.handler_args,
             )
         except OSError as exc:
+            if self.devices is not None:
+                self.devices.release(devices)
             transcript.release()
             self._spare_ids.insert(0, worker_id)
             self._on_spawn_failure(label, exc)
             return False
         self.spawned += 1
+        worker.devices = devices
         self.workers.append(worker)
-        started = f"{label} started (pid {worker.pid}, worker id {worker_id})"
+        gpus = f", GPU {','.join(devices)}" if devices else ""
+        started = f"{label} started (pid {worker.pid}, worker id {worker_id}{gpus})"
         if self._last_failure is None:
             self.log(started)
         else:

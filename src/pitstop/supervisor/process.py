@@ -127,6 +127,10 @@ class WorkerProcess:
     retiring: bool = False
     """Asked to stop (scale-down, reload or drain): its exit is expected, never replaced."""
     killed: bool = False
+    devices: tuple[str, ...] = ()
+    """The GPUs assigned to it (and to its whole process group) until it was reaped."""
+    quarantined: bool = False
+    """Its GPU failed the fitness check: its devices are never handed out again."""
 
     @property
     def running(self) -> bool:

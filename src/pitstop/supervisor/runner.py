@@ -9,11 +9,9 @@ process first; :func:`run_workers` points the workers at a remote one.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import secrets
-import signal
-from collections.abc import Coroutine, Iterator
+from collections.abc import Coroutine, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,9 +22,18 @@ from pitstop.config import ServerConfig, SupervisorConfig
 from pitstop.errors import ConfigError, PitstopError
 from pitstop.storage.base import Store
 from pitstop.supervisor.banner import banner_lines, endpoint_note, worker_count
+from pitstop.supervisor.devices import DeviceLease
+from pitstop.supervisor.endpoints import (
+    check_endpoints,
+    device_leases,
+    handler_env,
+    run_together,
+    stop_signals,
+)
 from pitstop.supervisor.events import CrashReport, Reload, Scale, Stop
+from pitstop.supervisor.gpus import GpuProbe
 from pitstop.supervisor.pool import Pool
-from pitstop.supervisor.preflight import check_data_dir, check_handler, default_endpoint_id
+from pitstop.supervisor.preflight import check_data_dir, default_endpoint_id
 from pitstop.supervisor.process import default_sink, worker_environment
 from pitstop.supervisor.reload import watch_changes
 from pitstop.supervisor.scaler import Demand, HttpDemand, Scaler, StoreDemand
@@ -54,6 +61,8 @@ class Supervisor:
         store: Store | None = None,
         ping_interval_ms: int | None = None,
         sink: Sink = default_sink,
+        devices: DeviceLease | None = None,
+        name: str = "",
     ) -> None:
         if not sup.endpoint_id:
             sup = replace(sup, endpoint_id=default_endpoint_id(sup.handler_path))
@@ -68,6 +77,8 @@ class Supervisor:
             sink=sink,
             report_unhealthy=self._report_crash,
             release_jobs=self._release_jobs,
+            devices=devices,
+            name=name,
         )
         self._client: httpx.AsyncClient | None = None
         self._reload_stop = asyncio.Event()
@@ -83,7 +94,7 @@ class Supervisor:
             self._client = client
             helpers = list(self._helpers(client))
             try:
-                with self._signals(install_signals):
+                with stop_signals([self], install_signals):
                     return await self.pool.run()
             finally:
                 self._reload_stop.set()
@@ -113,28 +124,12 @@ class Supervisor:
             return StoreDemand(self.store, self.sup.endpoint_id, self.pool.log)
         return HttpDemand(client, self.server_url, self.sup.endpoint_id, self.pool.log)
 
-    @contextlib.contextmanager
-    def _signals(self, install: bool) -> Iterator[None]:
-        """SIGINT/SIGTERM only enqueue a Stop; the pool's loop decides what it means."""
-        if not install:
-            yield
-            return
-        loop = asyncio.get_running_loop()
-        names = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated"}
-        for sig, name in names.items():
-            loop.add_signal_handler(sig, self.stop, name)
-        try:
-            yield
-        finally:
-            for sig in names:
-                loop.remove_signal_handler(sig)
-
     def _env_for(self, worker_id: str) -> dict[str, str]:
         from pitstop.server.urls import worker_env
 
         protocol = worker_env(self.server_url, self.sup.endpoint_id, worker_id, self.worker_key)
         return worker_environment(
-            os.environ,
+            {**os.environ, **handler_env(self.sup)},
             protocol,
             concurrency=self.sup.concurrency,
             ping_interval_ms=self.ping_interval_ms,
@@ -199,32 +194,44 @@ def default_store_url(sup: SupervisorConfig, srv: ServerConfig) -> str:
 
 
 async def serve_async(
-    sup: SupervisorConfig,
+    sup: SupervisorConfig | Sequence[SupervisorConfig],
     srv: ServerConfig,
     *,
     sink: Sink = default_sink,
     install_signals: bool = True,
+    probe: GpuProbe | None = None,
 ) -> int:
-    """Start the server in-process, print how to call it, supervise workers until drained."""
-    sup = check_handler(sup)
+    """Start the server in-process, print how to call each endpoint, supervise every
+    endpoint's workers until drained (``probe``: where GPUs are read, NVML by default)."""
+    sups = check_endpoints([sup] if isinstance(sup, SupervisorConfig) else sup)
+    if not sups:
+        raise ConfigError("no handler file given")
+    first = sups[0]
     if srv.store_url == ServerConfig().store_url:
-        check_data_dir(sup.data_dir)
-    srv = replace(srv, store_url=default_store_url(sup, srv))
-    worker_key, srv = _worker_key(sup, srv)
+        check_data_dir(first.data_dir)
+    srv = replace(srv, store_url=default_store_url(first, srv))
+    worker_key, srv = _worker_key(first, srv)
+    leases = device_leases(sups, probe, lambda line: sink(f"pitstop | {line}", False))
     running = await _start_server(srv)
     try:
         client_key = next(iter(srv.client_keys), None)
-        for line in banner_lines(sup, running.url, client_key):
+        banners = [banner_lines(s, running.url, client_key) for s in sups]
+        for line in [line for lines in banners for line in lines[:-1]] + banners[0][-1:]:
             sink(line, False)
-        supervisor = Supervisor(
-            sup,
-            server_url=reachable_url(srv.host, running.port, running.url),
-            worker_key=worker_key,
-            store=running.store,
-            ping_interval_ms=ping_interval_for(srv.lease_s),
-            sink=sink,
-        )
-        return await supervisor.run(install_signals=install_signals)
+        supervisors = [
+            Supervisor(
+                s,
+                server_url=reachable_url(srv.host, running.port, running.url),
+                worker_key=worker_key,
+                store=running.store,
+                ping_interval_ms=ping_interval_for(srv.lease_s),
+                sink=sink,
+                devices=leases[s.endpoint_id],
+                name=s.endpoint_id if len(sups) > 1 else "",
+            )
+            for s in sups
+        ]
+        return await run_together(supervisors, install_signals=install_signals)
     finally:
         await running.stop()
 
@@ -258,17 +265,24 @@ async def run_workers_async(
     server_url = sup.server_url
     if not server_url:
         raise ConfigError("pitstop worker needs the server URL (--url)")
-    sup = check_handler(sup)
+    sup = check_endpoints([sup])[0]
     sink(
         f"pitstop | {sup.handler_path}: {worker_count(sup)} worker(s) for "
         f"endpoint '{sup.endpoint_id}'{endpoint_note(sup)} at {sup.server_url}",
         False,
     )
-    supervisor = Supervisor(sup, server_url=server_url, worker_key=sup.worker_key, sink=sink)
+    lease = device_leases([sup], log=lambda line: sink(f"pitstop | {line}", False))
+    supervisor = Supervisor(
+        sup,
+        server_url=server_url,
+        worker_key=sup.worker_key,
+        sink=sink,
+        devices=lease[sup.endpoint_id],
+    )
     return await supervisor.run(install_signals=install_signals)
 
 
-def serve(sup: SupervisorConfig, srv: ServerConfig) -> int:
+def serve(sup: SupervisorConfig | Sequence[SupervisorConfig], srv: ServerConfig) -> int:
     """``pitstop serve``: server plus supervised workers in one command; returns the exit code."""
     return _run_main(serve_async(sup, srv))
 

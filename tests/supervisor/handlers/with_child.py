@@ -4,7 +4,8 @@ inference server; the child inherits stdout and stderr.
 ``sys.argv[1]``: a file each worker appends its child's pid to. ``sys.argv[2] == "ignore-term"``
 makes the child ignore SIGTERM (only SIGKILL ends it). A job's input ``{"exit": N}`` ends the
 worker with exit code N on the job's first attempt; ``{"refresh": true}`` asks for a new
-process after the job. Every output names the worker's pid, its child's pid and ``sys.argv``.
+process after the job. Every output names the worker's pid, its child's pid, ``sys.argv``
+and the GPU variables (``CUDA_VISIBLE_DEVICES``, ...) and ``HF_HOME``.
 """
 
 import os
@@ -26,10 +27,16 @@ with open(sys.argv[1], "a") as pids:
     pids.write(f"{child.pid}\n")
 
 
+def gpu_env():
+    """The GPU variables the supervisor set for this worker (and ``HF_HOME``, from ``env``)."""
+    names = ("CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES", "RUNPOD_GPU_COUNT", "HF_HOME")
+    return {name: os.environ.get(name) for name in names}
+
+
 def handler(job):
     if "exit" in job["input"] and job.get("attempt", 1) <= 1:
         os._exit(int(job["input"]["exit"]))
-    result = {"pid": os.getpid(), "child": child.pid, "argv": sys.argv}
+    result = {"pid": os.getpid(), "child": child.pid, "argv": sys.argv, **gpu_env()}
     if job["input"].get("refresh"):
         result["refresh_worker"] = True
     return result
