@@ -1,6 +1,6 @@
 """The client through store outages: a refused submit is sent again after ``Retry-After``; a
-submit the server could not confirm is sent again with its Idempotency-Key, never duplicated. Real servers, a real
-full tmpfs and a real (paused) ``redis-server``."""
+submit the server could not confirm is sent again with its Idempotency-Key, never duplicated.
+Real servers, a real full tmpfs and a real (paused) ``redis-server``."""
 
 from __future__ import annotations
 
