@@ -12,6 +12,7 @@ from tests.client.client_support import CLIENT_KEY, ThreadServer, fast_config, u
 from pitstop.client import AsyncClient, Client, RetryPolicy
 from pitstop.client._calls import Calls
 from pitstop.client._core import Routes
+from pitstop.client._keys import key_for
 from pitstop.errors import (
     NotFound,
     PayloadTooLarge,
@@ -169,7 +170,8 @@ def test_keyed_submit_is_resent_with_its_key_to_a_pitstop_server() -> None:
     assert _client(script).endpoint("ep").run({"a": 1}).id == "j"
     keys = [r.headers["idempotency-key"] for r in script.requests]
     assert len(keys) == 2 and keys[0] == keys[1]
-    assert len({_client(script).submission_key(None) for _ in range(3)}) == 3
+    assert len({key_for(None, enabled=True) for _ in range(3)}) == 3
+    assert key_for(None, enabled=False) is None
 
 
 def test_submit_to_a_server_without_the_header_is_probed_and_not_resent() -> None:

@@ -18,9 +18,10 @@ import httpx
 from pitstop.client._core import SERVER_HEADER
 
 
-def new_key() -> str:
-    """A fresh key for one logical submission."""
-    return str(uuid.uuid4())
+def key_for(given: str | None, enabled: bool) -> str | None:
+    """The key of one logical submission: the caller's, else a fresh uuid4 (None when the
+    client sends no keys, as RunPod's does)."""
+    return given if given is not None or not enabled else str(uuid.uuid4())
 
 
 class KeyTrust:

@@ -33,7 +33,7 @@ from pitstop.client._core import (
     timeout_for,
     transport_error,
 )
-from pitstop.client._keys import KeyTrust, new_key
+from pitstop.client._keys import KeyTrust, key_for
 from pitstop.client._sse import SseFollower, is_event_stream
 from pitstop.models import JSON, Policy
 
@@ -120,10 +120,6 @@ class AsyncClient(AsyncClosing):
         merged = {**self._headers, **headers}
         return self._http.stream(call.method, call.url, headers=merged, timeout=timeout)
 
-    def submission_key(self, given: str | None) -> str | None:
-        """The ``Idempotency-Key`` of one submission: the caller's, a fresh one, or none."""
-        return given if given is not None or not self.idempotency_keys else new_key()
-
     def endpoint(self, endpoint_id: str) -> AsyncEndpoint:
         """The RunPod API of one endpoint (queue)."""
         return AsyncEndpoint(self, endpoint_id)
@@ -203,7 +199,7 @@ class AsyncEndpoint:
         idempotency_key: str | None = None,
     ) -> AsyncJob:
         """Queue a ready-made RunPod submit body (``{"input", "webhook", ...}``)."""
-        key = self.client.submission_key(idempotency_key)
+        key = key_for(idempotency_key, self.client.idempotency_keys)
         answer = await self.client.call(self._calls.run(self.id, body, key), timeout=timeout)
         return AsyncJob(self, str(answer["id"]), answer)
 
@@ -237,7 +233,7 @@ class AsyncEndpoint:
         return the terminal status body (whatever the terminal state)."""
         deadline = Deadline(timeout)
         hold = deadline.slice(poll_wait or self.client.poll_wait)
-        key = self.client.submission_key(idempotency_key)
+        key = key_for(idempotency_key, self.client.idempotency_keys)
         answer = dict(await self.client.call(self._calls.run_sync(self.id, body, hold, key)))
         if is_terminal(answer):
             return answer
