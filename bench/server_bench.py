@@ -1,4 +1,4 @@
-"""Job server benchmarks: take wake-up, runsync overhead, end-to-end throughput.
+"""Job server benchmarks: take wake-up, runsync overhead, end-to-end throughput, SSE latency.
 
 Usage: ``.venv/bin/python bench/server_bench.py [--jobs 5000] [--workers 4]
 [--concurrency 50] [--clients 4]``. Starts ``python -m pitstop.server`` (uvloop, SQLite in a
@@ -255,13 +255,67 @@ async def bench_throughput(url: str, port: int, jobs: int, clients: int) -> dict
     }
 
 
+async def _sse_reader(
+    client: httpx.AsyncClient, job_id: str, arrived: asyncio.Queue[tuple[int, float]]
+) -> None:
+    """Follow the job's Server-Sent Events; queue (chunk id, arrival time) per event."""
+    headers = {"Accept": "text/event-stream"}
+    async with client.stream("GET", f"/v2/sse/stream/{job_id}", headers=headers) as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        async for line in response.aiter_lines():
+            if line.startswith("id: "):
+                await arrived.put((int(line[4:]), time.perf_counter()))
+
+
+async def bench_sse(url: str, chunks: int = 200) -> dict[str, float]:
+    """A worker posts ``job-stream`` chunks one at a time while an SSE reader follows the
+    job; time from each POST's answer (and from its start) to the reader getting the event.
+
+    The reader is a separate connection in the same process; the next chunk is posted only
+    after the reader has the previous one, so every figure is one chunk's own latency.
+    """
+    after_answer: list[float] = []
+    from_start: list[float] = []
+    q = "gpu=none"
+    async with (
+        httpx.AsyncClient(base_url=url, timeout=30) as worker,
+        httpx.AsyncClient(base_url=url, timeout=30) as reader_http,
+    ):
+        job_id = (await worker.post("/v2/sse/run", json={"input": 1})).json()["id"]
+        taken = await worker.get(f"/v2/sse/job-take/bench?{q}&job_in_progress=0")
+        assert taken.json()["id"] == job_id
+        arrived: asyncio.Queue[tuple[int, float]] = asyncio.Queue()
+        reader = asyncio.create_task(_sse_reader(reader_http, job_id, arrived))
+        stream_url = f"/v2/sse/job-stream/bench/{job_id}?{q}"
+        await worker.post(stream_url, json={"output": "warm"})
+        await arrived.get()
+        for i in range(1, chunks + 1):
+            t0 = time.perf_counter()
+            posted = await worker.post(stream_url, json={"output": i})
+            t_answer = time.perf_counter()
+            assert posted.status_code == 200
+            seq, t_event = await arrived.get()
+            assert seq == i
+            after_answer.append(t_event - t_answer)
+            from_start.append(t_event - t0)
+        await worker.post(f"/v2/sse/job-done/bench/{job_id}?{q}", json={"output": None})
+        await asyncio.wait_for(reader, 10)
+    return {
+        "sse_chunks": chunks,
+        "sse_after_post_answer_p50_ms": pct(after_answer, 0.5),
+        "sse_after_post_answer_p95_ms": pct(after_answer, 0.95),
+        "sse_from_post_start_p50_ms": pct(from_start, 0.5),
+        "sse_from_post_start_p95_ms": pct(from_start, 0.95),
+    }
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--jobs", type=int, default=5000)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--clients", type=int, default=4)
-    parser.add_argument("--only", choices=["wakeup", "runsync", "throughput"])
+    parser.add_argument("--only", choices=["wakeup", "runsync", "throughput", "sse"])
     parser.add_argument(
         "--raw-workers", action="store_true", help="protocol-level workers instead of pitstop's"
     )
@@ -277,6 +331,8 @@ async def main() -> None:
             await wait_ready(url)
             if args.only in (None, "wakeup"):
                 results.update(await bench_wakeup(url))
+            if args.only in (None, "sse"):
+                results.update(await bench_sse(url))
             if args.only in (None, "runsync"):
                 if args.raw_workers:
                     raw_sync = multiprocessing.Process(

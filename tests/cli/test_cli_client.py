@@ -190,3 +190,28 @@ def test_a_url_without_scheme_is_a_usage_error() -> None:
     result = CliRunner().invoke(main, ["--url", "127.0.0.1:8000", "health", "ep"])
     assert result.exit_code == 2
     assert "http://" in result.stderr
+
+
+def test_submit_with_idempotency_key_twice_is_one_job(live: ThreadServer, client: Client) -> None:
+    ep = unique("idle")
+    args = ("submit", ep, "--input", '{"n": 1}', "--idempotency-key", f"cli-{ep}")
+    first, again = run(live, *args), run(live, *args)
+    assert first.exit_code == 0 and again.exit_code == 0, first.output + again.output
+    assert first.stdout.split()[0] == again.stdout.split()[0]
+    assert client.endpoint(ep).health()["jobs"]["inQueue"] == 1
+
+
+def test_submit_stream_follows_server_sent_events(live: ThreadServer) -> None:
+    from tests.client.proxy import Proxy
+
+    proxy = Proxy(live.url).start()
+    try:
+        args = ["--url", proxy.url, "--api-key", CLIENT_KEY, "submit", STREAM_EP, "--stream"]
+        result = CliRunner().invoke(main, [*args, "--input", '{"yield": ["x", "y"]}'])
+        assert result.exit_code == 0, result.output
+        assert result.stdout == "x\ny\n"
+        streams = proxy.requests("GET", "/stream/")
+        assert streams and all("accept: text/event-stream" in h for h in streams)
+        assert proxy.requests("POST", "/run ")[0].count("idempotency-key:") == 1
+    finally:
+        proxy.stop()

@@ -12,6 +12,7 @@ from tests.client.client_support import CLIENT_KEY, ThreadServer, fast_config, u
 from pitstop.client import AsyncClient, Client, RetryPolicy
 from pitstop.client._calls import Calls
 from pitstop.client._core import Routes
+from pitstop.client._keys import key_for
 from pitstop.errors import (
     NotFound,
     PayloadTooLarge,
@@ -146,15 +147,51 @@ def test_retry_after_is_capped() -> None:
     policy = RetryPolicy(max_retry_after=2.0)
     call = Calls(Routes.for_server("http://x")).health("ep")
     response = httpx.Response(429, headers={"Retry-After": "3600"})
-    assert policy.after_response(response, call, attempt=0) == 2.0
+    retry = policy.after_response(response, call, attempt=0)
+    assert retry is not None and retry.delay == 2.0
 
 
 def test_non_json_error_bodies_stay_readable() -> None:
     script = Scripted(httpx.Response(502, text="<html>Bad gateway</html>"))
     with pytest.raises(ServerError) as info:
-        _client(script).endpoint("ep").run({"a": 1})
+        _client(script).endpoint("ep").retry("j")  # not resent: not idempotent, no key
     assert info.value.status == 502
     assert "Bad gateway" in str(info.value)
+
+
+PITSTOP = {"X-Pitstop-Server": "test"}
+
+
+def test_keyed_submit_is_resent_with_its_key_to_a_pitstop_server() -> None:
+    script = Scripted(
+        httpx.Response(502, text="bad gateway", headers=PITSTOP),
+        httpx.Response(200, json={"id": "j", "status": "IN_QUEUE"}, headers=PITSTOP),
+    )
+    assert _client(script).endpoint("ep").run({"a": 1}).id == "j"
+    keys = [r.headers["idempotency-key"] for r in script.requests]
+    assert len(keys) == 2 and keys[0] == keys[1]
+    assert len({key_for(None, enabled=True) for _ in range(3)}) == 3
+    assert key_for(None, enabled=False) is None
+
+
+def test_submit_to_a_server_without_the_header_is_probed_and_not_resent() -> None:
+    script = Scripted(
+        httpx.Response(502, text="<html>Bad gateway</html>"),
+        httpx.Response(404, text="no such route"),
+    )
+    client = _client(script)
+    with pytest.raises(ServerError) as info:
+        client.endpoint("ep").run({"a": 1})
+    assert info.value.status == 502
+    assert "Bad gateway" in str(info.value)
+    assert [r.method for r in script.requests] == ["POST", "GET"]  # the probe, once
+    assert client.trust.known is False
+
+
+def test_own_idempotency_key_is_sent() -> None:
+    script = Scripted(httpx.Response(200, json={"id": "j", "status": "IN_QUEUE"}))
+    _client(script).endpoint("ep").run({"a": 1}, idempotency_key="order-42")
+    assert script.requests[0].headers["idempotency-key"] == "order-42"
 
 
 def test_ids_are_quoted_into_one_path_segment() -> None:

@@ -1,6 +1,6 @@
 """The client through store outages: a refused submit is sent again after ``Retry-After``; a
-submit the server could not confirm is looked up, never duplicated. Real servers, a real
-full tmpfs and a real (paused) ``redis-server``."""
+submit the server could not confirm is sent again with its Idempotency-Key, never duplicated.
+Real servers, a real full tmpfs and a real (paused) ``redis-server``."""
 
 from __future__ import annotations
 
@@ -70,7 +70,7 @@ async def test_submit_refused_by_a_full_disk_is_sent_again(
         fs.close()
 
 
-async def test_submit_a_hung_redis_could_not_confirm_is_looked_up_not_duplicated(
+async def test_submit_a_hung_redis_could_not_confirm_is_resent_with_its_key_not_duplicated(
     serve: Callable[..., Any], tmp_path: Path
 ) -> None:
     redis = RedisProcess(tmp_path / "redis")

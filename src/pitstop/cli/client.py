@@ -118,6 +118,11 @@ def _line(value: Any) -> str:
 @click.option("--webhook", metavar="URL", help="URL the server POSTs the result to.")
 @click.option("--policy", "policy_text", metavar="JSON|@FILE", help="RunPod policy object.")
 @click.option(
+    "--idempotency-key",
+    metavar="KEY",
+    help="Your key for this submission: the same key returns the same job (default: fresh).",
+)
+@click.option(
     "--wait",
     type=click.FloatRange(min=0),
     metavar="SECONDS",
@@ -132,9 +137,13 @@ def submit(
     stream: bool,
     webhook: str | None,
     policy_text: str | None,
+    idempotency_key: str | None,
     wait: float | None,
 ) -> None:
-    """Submit a job to ENDPOINT; print its id, or (--sync/--stream) its result."""
+    """Submit a job to ENDPOINT; print its id, or (--sync/--stream) its result.
+
+    Every submit carries an Idempotency-Key, so a submit whose answer was lost is sent
+    again safely; --stream follows the job's Server-Sent Events on a pitstop server."""
     from pitstop.client._core import submit_body
 
     if sync and stream:
@@ -145,17 +154,17 @@ def submit(
     settings = current_settings()
     ep = _endpoint(settings, endpoint)
     if stream:
-        _submit_stream(settings, ep, body, wait)
+        _submit_stream(settings, ep, body, wait, idempotency_key)
     elif sync or wait is not None:
-        _submit_sync(settings, ep, body, wait)
+        _submit_sync(settings, ep, body, wait, idempotency_key)
     else:
-        job = ep.submit(body)
+        job = ep.submit(body, idempotency_key=idempotency_key)
         answer = job.last or {"id": job.id}
         emit(settings, answer, f"{job.id} {answer.get('status', '')}".rstrip())
 
 
 def _submit_sync(
-    settings: Settings, ep: Endpoint, body: Mapping[str, Any], wait: float | None
+    settings: Settings, ep: Endpoint, body: Mapping[str, Any], wait: float | None, key: str | None
 ) -> None:
     progress = ProgressLine.for_settings(settings)
     try:
@@ -164,6 +173,7 @@ def _submit_sync(
             timeout=wait,
             on_update=progress.update,
             poll_wait=1.0 if progress.enabled else None,
+            idempotency_key=key,
         )
     finally:
         progress.clear()
@@ -182,16 +192,18 @@ def _print_final(settings: Settings, final: Mapping[str, Any]) -> None:
 
 
 def _submit_stream(
-    settings: Settings, ep: Endpoint, body: Mapping[str, Any], wait: float | None
+    settings: Settings, ep: Endpoint, body: Mapping[str, Any], wait: float | None, key: str | None
 ) -> None:
-    job = ep.submit(body)
+    from pitstop.client._core import is_terminal
+
+    job = ep.submit(body, idempotency_key=key)
     chunks: list[Any] = []
     for item in job.stream(timeout=wait):
         if settings.json:
             chunks.append(item)
         else:
             click.echo(_line(item))
-    final = job.status()
+    final = job.last if job.last is not None and is_terminal(job.last) else job.status()
     if settings.json:
         emit_json({**final, "stream": chunks})
     elif final.get("status") != "COMPLETED":

@@ -15,12 +15,25 @@ Errors are ``pitstop.errors`` classes: HTTP errors are ``ApiError`` subclasses
 (``Unauthorized``, ``NotFound``, ``PayloadTooLarge``, ``QueueFull``, ...), an unreachable
 server is ``TransportError``, a job that did not complete is a ``JobError``
 (``JobFailed`` / ``JobCancelled`` / ``JobTimedOut``), and giving up on a wait is
-``WaitTimeout``. Reads are retried on connection errors and 429/502/503/504 (``Retry-After``
-honoured) under a bounded :class:`RetryPolicy`; submits when the connection failed, and on
-pitstop's 503 ``store_unavailable`` / ``unavailable`` (``StoreUnavailable``, ``Unavailable``),
-which mean nothing was stored. A submit the server could not confirm (Redis stopped
-answering mid-write: ``"stored": "unknown"``) is looked up by its job id first and only sent
-again if it does not exist, so an outage never duplicates a job.
+``WaitTimeout``.
+
+Retries are bounded (:class:`RetryPolicy`, ``Retry-After`` honoured). Reads and cancel are
+retried on connection errors, timeouts and 429/502/503/504. Every submit (``run``,
+``run_sync``) carries an ``Idempotency-Key``: a fresh uuid4 per logical submission, reused on
+its retries, or your own (``run(input, idempotency_key="order-42")``). A pitstop server
+returns the first job for a repeated key, so a submit is sent again with the same key when
+its answer was lost (a timeout, a dropped connection) or on 500/502/503/504, including a
+503 whose submit the server could not confirm (``"stored": "unknown"``). Only a server
+known to honour the key gets such a resend: one whose answers carry ``X-Pitstop-Server``
+(asked once with a cheap read if nothing is known yet); to any other (RunPod) a submit is
+resent only when it cannot have arrived (connection refused, pitstop's "nothing stored"
+503s), so no server ever gets a duplicate job.
+
+``job.stream()`` follows a pitstop server's Server-Sent Events (``Accept:
+text/event-stream``): chunks arrive as the worker posts them, and a dropped connection is
+resumed with ``Last-Event-ID`` (nothing lost, nothing repeated). A server that answers JSON
+instead is long-polled on RunPod's ``/stream``. ``Client(..., idempotency_keys=False,
+sse=False)`` behaves as RunPod's client (``runpod.Endpoint`` does).
 """
 
 from __future__ import annotations

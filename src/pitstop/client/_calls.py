@@ -24,17 +24,14 @@ class Calls:
 
     # --- RunPod's /v2 API -------------------------------------------------------------
 
-    def run(self, endpoint_id: str, body: Mapping[str, Any]) -> Call:
-        """``POST /run``: queue a job, answer ``{"id", "status"}`` at once."""
-        return Call(
-            "POST",
-            self._ep(endpoint_id, "run"),
-            body=dict(body),
-            has_body=True,
-            settle=lambda job_id: self.status(endpoint_id, job_id),
-        )
+    def run(self, endpoint_id: str, body: Mapping[str, Any], key: str | None = None) -> Call:
+        """``POST /run``: queue a job, answer ``{"id", "status"}`` at once. ``key`` is the
+        ``Idempotency-Key`` (None: send none, as RunPod's client does)."""
+        return Call("POST", self._ep(endpoint_id, "run"), body=dict(body), has_body=True, key=key)
 
-    def run_sync(self, endpoint_id: str, body: Mapping[str, Any], wait: float) -> Call:
+    def run_sync(
+        self, endpoint_id: str, body: Mapping[str, Any], wait: float, key: str | None = None
+    ) -> Call:
         """``POST /runsync?wait=``: queue a job and hold the answer up to ``wait`` seconds."""
         return Call(
             "POST",
@@ -43,7 +40,7 @@ class Calls:
             body=dict(body),
             has_body=True,
             extra_timeout=wait,
-            settle=lambda job_id: self.status(endpoint_id, job_id),
+            key=key,
         )
 
     def status(self, endpoint_id: str, job_id: str) -> Call:
@@ -85,6 +82,11 @@ class Calls:
     def health(self, endpoint_id: str) -> Call:
         """``GET /health``: job and worker counters."""
         return Call("GET", self._ep(endpoint_id, "health"), idempotent=True)
+
+    def probe(self) -> Call:
+        """A cheap read whose answer, whatever its status, says whether the server is
+        pitstop (``X-Pitstop-Server``): ``GET /pitstop/v1/endpoints``."""
+        return self.endpoints()
 
     # --- pitstop's /pitstop/v1 API -----------------------------------------------------
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from types import TracebackType
@@ -69,9 +69,13 @@ class Call:
     """Safe to resend after the request may have reached the server (reads, cancel)."""
     extra_timeout: float = 0.0
     """Seconds added to the read timeout: the server may hold a long-poll this long."""
-    settle: Callable[[str], Call] | None = None
-    """For a submit: the status read that tells whether job ``id`` was stored after all,
-    when the server could not tell (a 503 whose details say ``"stored": "unknown"``)."""
+    key: str | None = None
+    """A submit's ``Idempotency-Key``: the same on every resend of this call, so a server
+    that honours it (pitstop) returns the first job instead of creating another."""
+
+    def headers(self) -> dict[str, str]:
+        """Headers of this call beyond the client's own (the idempotency key, if any)."""
+        return {} if self.key is None else {"Idempotency-Key": self.key}
 
 
 def segment(value: str) -> str:
@@ -250,45 +254,44 @@ def transport_error(exc: httpx.HTTPError, call: Call) -> TransportError:
 # ---------------------------------------------------------------------------- retries
 
 _RETRY_STATUSES = frozenset({429, 502, 503, 504})
+_KEYED_STATUSES = frozenset({500, 502, 503, 504})
+"""Answers after which a keyed submit is sent again (a 429 full queue is not transient)."""
 _REFUSED_CODES = frozenset({"store_unavailable", "unavailable"})
 """503 codes by which a pitstop server says it did nothing (any request may be resent)."""
-
-
-def _unavailable_details(response: httpx.Response) -> tuple[bool, Any]:
-    """(pitstop's "nothing was done" 503?, its details)."""
-    if response.status_code != 503:
-        return False, None
-    _message, code, details = _error_fields(response)
-    return code in _REFUSED_CODES, details
+SERVER_HEADER = "x-pitstop-server"
+"""Sent by pitstop servers on every answer: they honour ``Idempotency-Key``."""
 
 
 def refused_untouched(response: httpx.Response) -> bool:
-    """A 503 after which the request is known not to have been carried out."""
-    refused, details = _unavailable_details(response)
-    return refused and not (isinstance(details, dict) and details.get("stored") == "unknown")
+    """A 503 after which the request is known not to have been carried out (a pitstop code
+    without ``"stored": "unknown"``: that one means the submit may have been stored)."""
+    if response.status_code != 503:
+        return False
+    _message, code, details = _error_fields(response)
+    unknown = isinstance(details, dict) and details.get("stored") == "unknown"
+    return code in _REFUSED_CODES and not unknown
 
 
-def unknown_submit(response: httpx.Response, call: Call) -> Call | None:
-    """The status read settling a submit the server could not confirm (Redis stopped
-    answering while it stored the job): a job found was stored, a 404 means send again."""
-    refused, details = _unavailable_details(response)
-    if not refused or call.settle is None or not isinstance(details, dict):
-        return None
-    job_id = details.get("jobId")
-    if details.get("stored") != "unknown" or not isinstance(job_id, str):
-        return None
-    return call.settle(job_id)
+@dataclass(frozen=True)
+class Retry:
+    """Send the call again after ``delay`` seconds. ``keyed``: only safe because the call
+    is a submit with an ``Idempotency-Key``, so only if the server honours the key."""
+
+    delay: float
+    keyed: bool = False
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
     """Bounded retries: exponential backoff, ``Retry-After`` honoured up to a cap.
 
-    Connection failures (nothing reached the server) are retried for every call; other
-    transport failures and 429/502/503/504 answers only for idempotent calls (reads, cancel),
-    so a submit is never sent twice; except pitstop's 503 ``store_unavailable`` and
-    ``unavailable``, which say the server did nothing, so any call is sent again. A submit
-    the server could not confirm is settled by :func:`unknown_submit` instead.
+    Every call is sent again when the connection failed (nothing reached the server) and on
+    pitstop's 503 ``store_unavailable`` / ``unavailable`` (the server did nothing). Reads and
+    cancel are also sent again after other transport failures (a timeout, a dropped
+    connection) and 429/502/503/504. A submit carrying an ``Idempotency-Key`` is sent again,
+    with the same key, after a lost answer and 500/502/503/504 (including a 503 whose
+    submit the server could not confirm, ``"stored": "unknown"``), but only to a server that
+    honours the key (see :class:`Retry`); a submit without a key never is.
     """
 
     attempts: int = 4
@@ -299,23 +302,29 @@ class RetryPolicy:
     def _backoff(self, attempt: int) -> float:
         return float(min(self.max_backoff, self.backoff * (2**attempt)))
 
-    def after_exception(self, exc: httpx.HTTPError, call: Call, attempt: int) -> float | None:
-        """Delay before resending after ``exc``, or None to give up."""
+    def after_exception(self, exc: httpx.HTTPError, call: Call, attempt: int) -> Retry | None:
+        """When to resend after ``exc``, or None to give up."""
         if attempt + 1 >= self.attempts or isinstance(exc, httpx.UnsupportedProtocol):
             return None
         never_sent = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout))
         if never_sent or (call.idempotent and isinstance(exc, httpx.TransportError)):
-            return self._backoff(attempt)
+            return Retry(self._backoff(attempt))
+        if call.key is not None and isinstance(exc, httpx.TransportError):
+            return Retry(self._backoff(attempt), keyed=True)
         return None
 
-    def after_response(self, response: httpx.Response, call: Call, attempt: int) -> float | None:
-        """Delay before resending after a response, or None to return it as it is."""
-        if response.status_code not in _RETRY_STATUSES:
-            return None
-        if not call.idempotent and not refused_untouched(response):
-            return None
+    def after_response(self, response: httpx.Response, call: Call, attempt: int) -> Retry | None:
+        """When to resend after a response, or None to return it as it is."""
+        status = response.status_code
         if attempt + 1 >= self.attempts:
             return None
+        if refused_untouched(response) or (call.idempotent and status in _RETRY_STATUSES):
+            return Retry(self._delay(response, attempt))
+        if call.key is not None and status in _KEYED_STATUSES:
+            return Retry(self._delay(response, attempt), keyed=True)
+        return None
+
+    def _delay(self, response: httpx.Response, attempt: int) -> float:
         hinted = retry_after(response)
         if hinted is None:
             return self._backoff(attempt)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import httpx
@@ -22,7 +23,6 @@ from pitstop.client._core import (
     Deadline,
     RetryPolicy,
     Routes,
-    api_error,
     auth_headers,
     decode,
     is_terminal,
@@ -32,9 +32,9 @@ from pitstop.client._core import (
     submit_body,
     timeout_for,
     transport_error,
-    unknown_submit,
 )
-from pitstop.errors import NotFound
+from pitstop.client._keys import KeyTrust, key_for
+from pitstop.client._sse import SseFollower, is_event_stream
 from pitstop.models import JSON, Policy
 
 StatusCallback = Callable[[dict[str, Any]], None]
@@ -46,6 +46,7 @@ class AsyncClient(AsyncClosing):
     ``endpoint_base`` overrides the root of RunPod's routes (``{base_url}/v2`` by default).
     ``poll_wait`` is how long one long-poll may hold; ``poll_interval`` the pause between
     polls that the server answered early, and between ``logs --follow`` reads.
+    ``idempotency_keys`` and ``sse`` as for :class:`pitstop.client.Client`.
     """
 
     def __init__(
@@ -59,8 +60,13 @@ class AsyncClient(AsyncClosing):
         poll_wait: float = 30.0,
         poll_interval: float = 0.25,
         http: httpx.AsyncClient | None = None,
+        idempotency_keys: bool = True,
+        sse: bool = True,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.idempotency_keys = idempotency_keys
+        self.sse = sse
+        self.trust = KeyTrust()
         self.timeout = timeout
         self.poll_wait = poll_wait
         self.poll_interval = poll_interval
@@ -77,21 +83,15 @@ class AsyncClient(AsyncClosing):
             try:
                 response = await self._send(call, timeout)
             except httpx.TransportError as exc:
-                delay = self._retry_or_raise(exc, call, attempt)
+                retry = self.retry.after_exception(exc, call, attempt)
+                if retry is None or (retry.keyed and not await self._honours_keys()):
+                    raise transport_error(exc, call) from exc
             else:
-                retry_in = self.retry.after_response(response, call, attempt)
-                if retry_in is None:
-                    lookup = unknown_submit(response, call)
-                    if lookup is None:
-                        return decode(response)
-                    try:
-                        return await self.call(lookup)  # stored after all: its status
-                    except NotFound:
-                        if attempt + 1 >= self.retry.attempts:
-                            raise api_error(response) from None
-                        retry_in = 0.0  # not stored: submit again
-                delay = retry_in
-            await asyncio.sleep(delay)
+                self.trust.saw(response)
+                retry = self.retry.after_response(response, call, attempt)
+                if retry is None or (retry.keyed and not await self._honours_keys()):
+                    return decode(response)
+            await asyncio.sleep(retry.delay)
             attempt += 1
 
     async def _send(self, call: Call, timeout: float | None) -> httpx.Response:
@@ -100,15 +100,25 @@ class AsyncClient(AsyncClosing):
             call.url,
             params=call.params,
             json=call.body if call.has_body else None,
-            headers=self._headers,
+            headers={**self._headers, **call.headers()},
             timeout=timeout_for(call, self.timeout if timeout is None else timeout),
         )
 
-    def _retry_or_raise(self, exc: httpx.TransportError, call: Call, attempt: int) -> float:
-        delay = self.retry.after_exception(exc, call, attempt)
-        if delay is None:
-            raise transport_error(exc, call) from exc
-        return delay
+    async def _honours_keys(self) -> bool:
+        """Whether a resent submit is deduplicated by the server (probed once if unknown)."""
+        if self.trust.known is None:
+            try:
+                return self.trust.probed(await self._send(self.calls.probe(), None))
+            except httpx.TransportError:
+                return False
+        return self.trust.known
+
+    def open_events(
+        self, call: Call, headers: Mapping[str, str], timeout: httpx.Timeout
+    ) -> AbstractAsyncContextManager[httpx.Response]:
+        """Open ``call`` as a streamed response (for Server-Sent Events)."""
+        merged = {**self._headers, **headers}
+        return self._http.stream(call.method, call.url, headers=merged, timeout=timeout)
 
     def endpoint(self, endpoint_id: str) -> AsyncEndpoint:
         """The RunPod API of one endpoint (queue)."""
@@ -174,15 +184,23 @@ class AsyncEndpoint:
         webhook: str | None = None,
         policy: Policy | Mapping[str, Any] | None = None,
         s3_config: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
     ) -> AsyncJob:
-        """Queue a job (``/run``) and return its handle at once."""
-        return await self.submit(
-            submit_body(input, webhook=webhook, policy=policy, s3_config=s3_config)
-        )
+        """Queue a job (``/run``) and return its handle at once (``idempotency_key`` as
+        for the blocking client)."""
+        body = submit_body(input, webhook=webhook, policy=policy, s3_config=s3_config)
+        return await self.submit(body, idempotency_key=idempotency_key)
 
-    async def submit(self, body: Mapping[str, Any], *, timeout: float | None = None) -> AsyncJob:
+    async def submit(
+        self,
+        body: Mapping[str, Any],
+        *,
+        timeout: float | None = None,
+        idempotency_key: str | None = None,
+    ) -> AsyncJob:
         """Queue a ready-made RunPod submit body (``{"input", "webhook", ...}``)."""
-        answer = await self.client.call(self._calls.run(self.id, body), timeout=timeout)
+        key = key_for(idempotency_key, self.client.idempotency_keys)
+        answer = await self.client.call(self._calls.run(self.id, body, key), timeout=timeout)
         return AsyncJob(self, str(answer["id"]), answer)
 
     async def run_sync(
@@ -193,12 +211,14 @@ class AsyncEndpoint:
         policy: Policy | Mapping[str, Any] | None = None,
         s3_config: Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        idempotency_key: str | None = None,
     ) -> JSON:
         """Run a job and return its output; a job that did not complete raises its
         ``JobError`` (``JobFailed`` carries the worker's error), waiting longer than
         ``timeout`` seconds raises ``WaitTimeout``."""
         body = submit_body(input, webhook=webhook, policy=policy, s3_config=s3_config)
-        return outcome(await self.submit_sync(body, timeout=timeout))
+        final = await self.submit_sync(body, timeout=timeout, idempotency_key=idempotency_key)
+        return outcome(final)
 
     async def submit_sync(
         self,
@@ -207,12 +227,14 @@ class AsyncEndpoint:
         timeout: float | None = None,
         on_update: StatusCallback | None = None,
         poll_wait: float | None = None,
+        idempotency_key: str | None = None,
     ) -> dict[str, Any]:
         """``/runsync`` a submit body, then long-poll ``/status-sync`` until the job ends;
         return the terminal status body (whatever the terminal state)."""
         deadline = Deadline(timeout)
         hold = deadline.slice(poll_wait or self.client.poll_wait)
-        answer = dict(await self.client.call(self._calls.run_sync(self.id, body, hold)))
+        key = key_for(idempotency_key, self.client.idempotency_keys)
+        answer = dict(await self.client.call(self._calls.run_sync(self.id, body, hold, key)))
         if is_terminal(answer):
             return answer
         job = AsyncJob(self, str(answer["id"]), answer)
@@ -315,13 +337,54 @@ class AsyncJob:
 
     async def stream(self, *, timeout: float | None = None) -> AsyncIterator[JSON]:
         """Yield streamed outputs in order; end when the job is terminal (any terminal state)
-        and drained. ``self.last`` then holds the terminal status."""
+        and drained. ``self.last`` then holds the terminal status.
+
+        Against a pitstop server this follows the job's Server-Sent Events and resumes
+        after a dropped connection where it left off; other servers are long-polled."""
         deadline = Deadline(timeout)
+        client = self.endpoint.client
+        if not client.sse:
+            async for item in self._poll(deadline):
+                yield item
+            return
+        call = client.calls.stream(self.endpoint.id, self.id, None)
+        follower = SseFollower(self.id, call, client.retry, deadline)
+        while True:
+            try:
+                async with client.open_events(
+                    call, follower.request_headers(), follower.timeout(client.timeout)
+                ) as response:
+                    if not is_event_stream(response):
+                        await response.aread()
+                        pause = follower.after_refusal(response)
+                        if pause is None:  # JSON: no SSE here (or an error to raise)
+                            async for item in self._poll(deadline, decode(response)):
+                                yield item
+                            return
+                    else:
+                        async for line in response.aiter_lines():
+                            for item in follower.feed(line):
+                                yield item
+                            if follower.final is not None:
+                                self.last = follower.final
+                                return
+                            if deadline.expired():
+                                raise deadline.give_up(self.id)
+                        pause = follower.ended_early()
+            except httpx.TransportError as exc:
+                pause = follower.after_failure(exc)
+            await asyncio.sleep(pause)
+
+    async def _poll(
+        self, deadline: Deadline, page: dict[str, Any] | None = None
+    ) -> AsyncIterator[JSON]:
+        """``stream()`` by JSON long-polls of ``/stream`` (RunPod's way), from ``page`` on."""
         hold = self.endpoint.client.poll_wait
         while True:
             asked = deadline.slice(hold)
             started = time.monotonic()
-            self.last = await self.endpoint.stream_page(self.id, asked)
+            self.last = page or await self.endpoint.stream_page(self.id, asked)
+            page = None
             outputs = stream_outputs(self.last)
             for item in outputs:
                 yield item

@@ -1,14 +1,16 @@
 """The blocking client: :class:`Client`, its per-endpoint :class:`Endpoint` and :class:`Job`.
 
 ``AsyncClient`` in :mod:`pitstop.client.aio` has the same API with ``await``. Waiting uses
-long-polls (``/runsync?wait=``, ``/status-sync?wait=``, ``/stream?wait=``), so a result
-arrives within milliseconds of the worker reporting it, without a polling interval.
+long-polls (``/runsync?wait=``, ``/status-sync?wait=``) and, against a pitstop server,
+Server-Sent Events for ``stream()`` (JSON ``/stream?wait=`` long-polls elsewhere), so a
+result arrives within milliseconds of the worker reporting it, without a polling interval.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import Any
 
@@ -21,7 +23,6 @@ from pitstop.client._core import (
     Deadline,
     RetryPolicy,
     Routes,
-    api_error,
     auth_headers,
     decode,
     is_terminal,
@@ -31,9 +32,9 @@ from pitstop.client._core import (
     submit_body,
     timeout_for,
     transport_error,
-    unknown_submit,
 )
-from pitstop.errors import NotFound
+from pitstop.client._keys import KeyTrust, key_for
+from pitstop.client._sse import SseFollower, is_event_stream
 from pitstop.models import JSON, Policy
 
 StatusCallback = Callable[[dict[str, Any]], None]
@@ -45,6 +46,9 @@ class Client:
     ``endpoint_base`` overrides the root of RunPod's routes (``{base_url}/v2`` by default).
     ``poll_wait`` is how long one long-poll may hold; ``poll_interval`` the pause between
     polls that the server answered early, and between ``logs --follow`` reads.
+    ``idempotency_keys`` (default on) sends an ``Idempotency-Key`` with every submit, which
+    makes submits safe to resend; ``sse`` (default on) streams over Server-Sent Events where
+    the server speaks them. ``runpod.Endpoint`` turns both off to behave as RunPod's client.
     """
 
     def __init__(
@@ -58,8 +62,13 @@ class Client:
         poll_wait: float = 30.0,
         poll_interval: float = 0.25,
         http: httpx.Client | None = None,
+        idempotency_keys: bool = True,
+        sse: bool = True,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.idempotency_keys = idempotency_keys
+        self.sse = sse
+        self.trust = KeyTrust()
         self.timeout = timeout
         self.poll_wait = poll_wait
         self.poll_interval = poll_interval
@@ -76,21 +85,15 @@ class Client:
             try:
                 response = self._send(call, timeout)
             except httpx.TransportError as exc:
-                delay = self._retry_or_raise(exc, call, attempt)
+                retry = self.retry.after_exception(exc, call, attempt)
+                if retry is None or (retry.keyed and not self._honours_keys()):
+                    raise transport_error(exc, call) from exc
             else:
-                retry_in = self.retry.after_response(response, call, attempt)
-                if retry_in is None:
-                    lookup = unknown_submit(response, call)
-                    if lookup is None:
-                        return decode(response)
-                    try:
-                        return self.call(lookup)  # stored after all: its status
-                    except NotFound:
-                        if attempt + 1 >= self.retry.attempts:
-                            raise api_error(response) from None
-                        retry_in = 0.0  # not stored: submit again
-                delay = retry_in
-            time.sleep(delay)
+                self.trust.saw(response)
+                retry = self.retry.after_response(response, call, attempt)
+                if retry is None or (retry.keyed and not self._honours_keys()):
+                    return decode(response)
+            time.sleep(retry.delay)
             attempt += 1
 
     def _send(self, call: Call, timeout: float | None) -> httpx.Response:
@@ -99,15 +102,25 @@ class Client:
             call.url,
             params=call.params,
             json=call.body if call.has_body else None,
-            headers=self._headers,
+            headers={**self._headers, **call.headers()},
             timeout=timeout_for(call, self.timeout if timeout is None else timeout),
         )
 
-    def _retry_or_raise(self, exc: httpx.TransportError, call: Call, attempt: int) -> float:
-        delay = self.retry.after_exception(exc, call, attempt)
-        if delay is None:
-            raise transport_error(exc, call) from exc
-        return delay
+    def _honours_keys(self) -> bool:
+        """Whether a resent submit is deduplicated by the server (probed once if unknown)."""
+        if self.trust.known is None:
+            try:
+                return self.trust.probed(self._send(self.calls.probe(), None))
+            except httpx.TransportError:
+                return False
+        return self.trust.known
+
+    def open_events(
+        self, call: Call, headers: Mapping[str, str], timeout: httpx.Timeout
+    ) -> AbstractContextManager[httpx.Response]:
+        """Open ``call`` as a streamed response (for Server-Sent Events)."""
+        merged = {**self._headers, **headers}
+        return self._http.stream(call.method, call.url, headers=merged, timeout=timeout)
 
     def endpoint(self, endpoint_id: str) -> Endpoint:
         """The RunPod API of one endpoint (queue)."""
@@ -181,13 +194,24 @@ class Endpoint:
         webhook: str | None = None,
         policy: Policy | Mapping[str, Any] | None = None,
         s3_config: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
     ) -> Job:
-        """Queue a job (``/run``) and return its handle at once."""
-        return self.submit(submit_body(input, webhook=webhook, policy=policy, s3_config=s3_config))
+        """Queue a job (``/run``) and return its handle at once. ``idempotency_key``: your
+        own key for this submission (default: a fresh one; the same key returns the same
+        job from a pitstop server, within the job's retention)."""
+        body = submit_body(input, webhook=webhook, policy=policy, s3_config=s3_config)
+        return self.submit(body, idempotency_key=idempotency_key)
 
-    def submit(self, body: Mapping[str, Any], *, timeout: float | None = None) -> Job:
+    def submit(
+        self,
+        body: Mapping[str, Any],
+        *,
+        timeout: float | None = None,
+        idempotency_key: str | None = None,
+    ) -> Job:
         """Queue a ready-made RunPod submit body (``{"input", "webhook", ...}``)."""
-        answer = self.client.call(self._calls.run(self.id, body), timeout=timeout)
+        key = key_for(idempotency_key, self.client.idempotency_keys)
+        answer = self.client.call(self._calls.run(self.id, body, key), timeout=timeout)
         return Job(self, str(answer["id"]), answer)
 
     def run_sync(
@@ -198,12 +222,13 @@ class Endpoint:
         policy: Policy | Mapping[str, Any] | None = None,
         s3_config: Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        idempotency_key: str | None = None,
     ) -> JSON:
         """Run a job and return its output; a job that did not complete raises its
         ``JobError`` (``JobFailed`` carries the worker's error), waiting longer than
         ``timeout`` seconds raises ``WaitTimeout``."""
         body = submit_body(input, webhook=webhook, policy=policy, s3_config=s3_config)
-        return outcome(self.submit_sync(body, timeout=timeout))
+        return outcome(self.submit_sync(body, timeout=timeout, idempotency_key=idempotency_key))
 
     def submit_sync(
         self,
@@ -212,12 +237,14 @@ class Endpoint:
         timeout: float | None = None,
         on_update: StatusCallback | None = None,
         poll_wait: float | None = None,
+        idempotency_key: str | None = None,
     ) -> dict[str, Any]:
         """``/runsync`` a submit body, then long-poll ``/status-sync`` until the job ends;
         return the terminal status body (whatever the terminal state)."""
         deadline = Deadline(timeout)
         hold = deadline.slice(poll_wait or self.client.poll_wait)
-        answer = dict(self.client.call(self._calls.run_sync(self.id, body, hold)))
+        key = key_for(idempotency_key, self.client.idempotency_keys)
+        answer = dict(self.client.call(self._calls.run_sync(self.id, body, hold, key)))
         if is_terminal(answer):
             return answer
         job = Job(self, str(answer["id"]), answer)
@@ -320,13 +347,49 @@ class Job:
 
     def stream(self, *, timeout: float | None = None) -> Iterator[JSON]:
         """Yield streamed outputs in order; end when the job is terminal (any terminal state)
-        and drained. ``self.last`` then holds the terminal status."""
+        and drained. ``self.last`` then holds the terminal status.
+
+        Against a pitstop server this follows the job's Server-Sent Events and resumes
+        after a dropped connection where it left off; other servers are long-polled."""
         deadline = Deadline(timeout)
+        client = self.endpoint.client
+        if not client.sse:
+            yield from self._poll(deadline)
+            return
+        call = client.calls.stream(self.endpoint.id, self.id, None)
+        follower = SseFollower(self.id, call, client.retry, deadline)
+        while True:
+            try:
+                with client.open_events(
+                    call, follower.request_headers(), follower.timeout(client.timeout)
+                ) as response:
+                    if not is_event_stream(response):
+                        response.read()
+                        pause = follower.after_refusal(response)
+                        if pause is None:  # JSON: no SSE here (or an error to raise)
+                            yield from self._poll(deadline, decode(response))
+                            return
+                    else:
+                        for line in response.iter_lines():
+                            yield from follower.feed(line)
+                            if follower.final is not None:
+                                self.last = follower.final
+                                return
+                            if deadline.expired():
+                                raise deadline.give_up(self.id)
+                        pause = follower.ended_early()
+            except httpx.TransportError as exc:
+                pause = follower.after_failure(exc)
+            time.sleep(pause)
+
+    def _poll(self, deadline: Deadline, page: dict[str, Any] | None = None) -> Iterator[JSON]:
+        """``stream()`` by JSON long-polls of ``/stream`` (RunPod's way), from ``page`` on."""
         hold = self.endpoint.client.poll_wait
         while True:
             asked = deadline.slice(hold)
             started = time.monotonic()
-            self.last = self.endpoint.stream_page(self.id, asked)
+            self.last = page or self.endpoint.stream_page(self.id, asked)
+            page = None
             outputs = stream_outputs(self.last)
             yield from outputs
             if is_terminal(self.last) and not outputs:

@@ -10,14 +10,20 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from pitstop import __version__
 from pitstop.errors import BadRequest, PayloadTooLarge
 
+SERVER_HEADER = "X-Pitstop-Server"
+"""On every JSON answer: tells clients this server honours pitstop's extensions (an
+``Idempotency-Key`` on submits, so a submit whose answer was lost may be sent again)."""
+_SERVER_RAW = (SERVER_HEADER.lower().encode(), __version__.encode())
 _ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
 
 
@@ -30,6 +36,11 @@ class JsonResponse(Response):
     """A JSON response rendered with orjson (several times faster than the stdlib)."""
 
     media_type = "application/json"
+
+    def init_headers(self, headers: Mapping[str, str] | None = None) -> None:
+        super().init_headers(headers)
+        if not any(name == _SERVER_RAW[0] for name, _ in self.raw_headers):
+            self.raw_headers.append(_SERVER_RAW)
 
     def render(self, content: Any) -> bytes:
         return dumps(content)

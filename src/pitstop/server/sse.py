@@ -27,8 +27,10 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import StreamingResponse
 
+from pitstop import __version__
 from pitstop.errors import BadRequest
 from pitstop.models import Chunk, Job
+from pitstop.server.bodies import SERVER_HEADER
 from pitstop.server.state import ServerState
 from pitstop.server.views import status_body
 from pitstop.storage.base import job_key
@@ -85,7 +87,7 @@ async def _events(
 
 def event_stream(state: ServerState, job: Job, after: int, heartbeat_s: float) -> StreamingResponse:
     """The SSE answer for ``job`` (already checked to belong to the endpoint)."""
-    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", SERVER_HEADER: __version__}
     return StreamingResponse(
         _events(state, job.id, after, heartbeat_s), media_type=MEDIA_TYPE, headers=headers
     )

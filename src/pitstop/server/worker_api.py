@@ -230,7 +230,9 @@ async def job_release(request: Request, endpoint_id: str, worker_id: str) -> Res
     limits it to those jobs). Called by supervisors when a worker process exits."""
     state = _state(request)
     body = await read_json(request, state.config.max_worker_body, "job-release body")
-    ids = body.get("ids") if isinstance(body, dict) else None
+    if body is not None and not isinstance(body, dict):
+        raise BadRequest('job-release body must be {} or {"ids": ["job id", ...]}')
+    ids = body.get("ids") if body is not None else None
     if ids is not None and not (isinstance(ids, list) and all(isinstance(i, str) for i in ids)):
         raise BadRequest('job-release body must be {} or {"ids": ["job id", ...]}')
     released = await release(state, worker_id, ids)

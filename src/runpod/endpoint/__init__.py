@@ -6,6 +6,10 @@ request goes through :mod:`pitstop.client` (no HTTP logic here). ``runpod.api_ke
 constructed, as in the official SDK. The sync classes are in :mod:`.runner`, the asyncio
 ones in :mod:`.asyncio.asyncio_runner`.
 
+Like the official client, and unlike :mod:`pitstop.client`, submits carry no
+``Idempotency-Key`` (so a submit whose answer was lost is not sent again) and ``stream()``
+polls the JSON ``/stream`` route (no Server-Sent Events).
+
 Deliberate differences from the official client (its bugs are not reproduced):
 
 * ``Endpoint.run_sync`` and ``Job.output`` never drop errors: a FAILED job raises

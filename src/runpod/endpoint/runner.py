@@ -38,7 +38,8 @@ class RunPodClient(Client):
 
     def __init__(self, api_key: str | None = None) -> None:
         key, base = settings(api_key)
-        super().__init__(root_of(base), key, endpoint_base=base)
+        # RunPod's behaviour: no Idempotency-Key, streams by JSON polling.
+        super().__init__(root_of(base), key, endpoint_base=base, idempotency_keys=False, sse=False)
         self.api_key = key
         self.endpoint_url_base = base
 

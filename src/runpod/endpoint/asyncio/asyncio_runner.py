@@ -21,7 +21,10 @@ def _async_client(api_key: str | None, session: Any) -> AsyncClient:
 
     key, base = settings(api_key)
     http = session.http if isinstance(session, AsyncClientSession) else None
-    return AsyncClient(root_of(base), key, endpoint_base=base, http=http)
+    # RunPod's behaviour: no Idempotency-Key, streams by JSON polling.
+    return AsyncClient(
+        root_of(base), key, endpoint_base=base, http=http, idempotency_keys=False, sse=False
+    )
 
 
 def _key_from_headers(headers: Mapping[str, str] | None) -> str | None:
