@@ -90,6 +90,11 @@ class WorkerConfig:
     http_client: str = "auto"
     """Job-traffic HTTP client (``PITSTOP_WORKER_HTTP_CLIENT``): ``auto`` uses pitstop's light
     client for http:// platforms and httpx for https://; ``httpx`` always uses httpx."""
+    restarts: int | None = None
+    """Workers the supervisor replaced before starting this one (``PITSTOP_WORKER_RESTARTS``);
+    reported in pings for the dashboard."""
+    gpus: str | None = None
+    """``CUDA_VISIBLE_DEVICES`` as the worker started, reported in pings for the dashboard."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> WorkerConfig:
@@ -121,6 +126,10 @@ class WorkerConfig:
             skip_gpu_check=env_bool(env, "RUNPOD_SKIP_GPU_CHECK", False),
             skip_system_checks=env_bool(env, "RUNPOD_SKIP_AUTO_SYSTEM_CHECKS", False),
             http_client=env.get("PITSTOP_WORKER_HTTP_CLIENT") or "auto",
+            restarts=env_int(env, "PITSTOP_WORKER_RESTARTS", 0)
+            if env.get("PITSTOP_WORKER_RESTARTS")
+            else None,
+            gpus=env.get("CUDA_VISIBLE_DEVICES") or None,
         )
         return cfg
 
@@ -159,6 +168,8 @@ class ServerConfig:
     webhook_attempts: int = 3
     webhook_backoff: float = 10.0
     log_level: str = "info"
+    dashboard: bool = True
+    """Serve the web dashboard under ``/dashboard/`` (``/`` redirects there)."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ServerConfig:
@@ -188,6 +199,7 @@ class ServerConfig:
             max_runsync_body=env_int(env, "PITSTOP_MAX_RUNSYNC_BODY", d.max_runsync_body),
             max_queue=env_int(env, "PITSTOP_MAX_QUEUE", 0) or None,
             log_level=env.get("PITSTOP_LOG_LEVEL", d.log_level),
+            dashboard=env_bool(env, "PITSTOP_DASHBOARD", d.dashboard),
         )
 
 

@@ -8,6 +8,7 @@
     ├── ApiError                 anything with an HTTP status on the wire (``status`` attribute)
     │   ├── BadRequest           400 malformed JSON, wrong field types, bad parameters
     │   ├── Unauthorized         401 bad or missing key
+    │   ├── Forbidden            403 refused as cross-site (the dashboard's CSRF checks)
     │   ├── NotFound             404 unknown endpoint, job or route
     │   ├── StaleAttempt         409 a worker reported on an attempt it no longer owns
     │   ├── PayloadTooLarge      413 body over the configured limit
@@ -81,6 +82,14 @@ class Unauthorized(ApiError):
 
     status = 401
     code = "unauthorized"
+
+
+class Forbidden(ApiError):
+    """403: the request was refused whatever its key (a dashboard action without its CSRF
+    token, or sent from another site)."""
+
+    status = 403
+    code = "forbidden"
 
 
 class NotFound(ApiError):
@@ -158,7 +167,15 @@ class StorageError(PitstopError):
 
 STATUS_CLASSES: dict[int, type[ApiError]] = {
     cls.status: cls
-    for cls in (BadRequest, Unauthorized, NotFound, StaleAttempt, PayloadTooLarge, QueueFull)
+    for cls in (
+        BadRequest,
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        StaleAttempt,
+        PayloadTooLarge,
+        QueueFull,
+    )
 }
 
 

@@ -55,11 +55,27 @@ def test_result_stream_log_urls() -> None:
 
 
 def test_ping_url() -> None:
-    u = urls()
-    assert u.ping_url([]) == f"{BASE}/ping/pod1?gpu=T&runpod_version={runpod_version}"
+    u = urls(restarts=2, gpus="0,1")
+    tail = u.process
+    assert u.ping_url([]) == f"{BASE}/ping/pod1?gpu=T&runpod_version={runpod_version}&{tail}"
     assert u.ping_url(["a", "b"]) == (
-        f"{BASE}/ping/pod1?gpu=T&job_id=a%2Cb&runpod_version={runpod_version}"
+        f"{BASE}/ping/pod1?gpu=T&job_id=a%2Cb&runpod_version={runpod_version}&{tail}"
     )
+
+
+def test_ping_names_the_worker_process() -> None:
+    import os
+    import socket
+    import time
+    from urllib.parse import parse_qs
+
+    u = urls(restarts=2, gpus="0,1")
+    sent = {k: v[0] for k, v in parse_qs(u.process).items()}
+    assert sent["pitstop_pid"] == str(os.getpid())
+    assert sent["pitstop_host"] == socket.gethostname()
+    assert abs(float(sent["pitstop_started"]) - time.time()) < 60
+    assert (sent["pitstop_restarts"], sent["pitstop_gpus"]) == ("2", "0,1")
+    assert "pitstop_restarts" not in urls().process
 
 
 def test_user_agent_prefix() -> None:

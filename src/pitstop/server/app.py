@@ -21,6 +21,7 @@ from pitstop.config import ServerConfig
 from pitstop.server.auth import Auth
 from pitstop.server.bodies import JsonResponse
 from pitstop.server.client_api import add_client_routes
+from pitstop.server.console_api import add_console_routes
 from pitstop.server.errors import install_error_handlers
 from pitstop.server.fastpath import FastPathApp
 from pitstop.server.pitstop_api import add_pitstop_routes
@@ -103,6 +104,11 @@ def create_app(
     add_client_routes(app, local_endpoint)
     add_worker_routes(app)
     add_pitstop_routes(app)
+    add_console_routes(app)
+    if config.dashboard:
+        from pitstop.dashboard import add_dashboard
+
+        add_dashboard(app)
     _drop_validation_responses(app)
     return app
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from fastapi import FastAPI
@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from pitstop.errors import BadRequest, NotFound, StaleAttempt
-from pitstop.models import JSON, Job, Outcome, Result
+from pitstop.models import JSON, Job, Outcome, Result, WorkerMeta
 from pitstop.server.bodies import json_response, read_json
 from pitstop.server.errors import ERROR_RESPONSES, WORKER_RESPONSES
 from pitstop.server.state import ServerState, Unhealthy
@@ -231,9 +231,34 @@ async def ping(request: Request, endpoint_id: str, worker_id: str) -> Response:
     if job_ids:
         await state.store.renew(worker_id, job_ids, state.config.lease_s, now)
     await state.note_worker(
-        endpoint_id, worker_id, job_ids, params.get("runpod_version"), force=True
+        endpoint_id,
+        worker_id,
+        job_ids,
+        params.get("runpod_version"),
+        force=True,
+        meta=process_meta(params),
     )
     return Response(_OK, media_type="application/json")
+
+
+def process_meta(params: Mapping[str, str]) -> WorkerMeta | None:
+    """What a pitstop worker's ping says about its process (``pitstop_*``), or None."""
+    if "pitstop_pid" not in params:
+        return None
+
+    def number(name: str, kind: type[int] | type[float]) -> Any:
+        try:
+            return kind(params[name]) if name in params else None
+        except ValueError:
+            return None
+
+    return WorkerMeta(
+        pid=number("pitstop_pid", int),
+        host=(params.get("pitstop_host") or "")[:255] or None,
+        started_at=number("pitstop_started", float),
+        restarts=number("pitstop_restarts", int),
+        gpus=(params.get("pitstop_gpus") or "")[:255] or None,
+    )
 
 
 async def release(state: ServerState, worker_id: str, job_ids: list[str] | None) -> list[str]:

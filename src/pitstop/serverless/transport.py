@@ -71,6 +71,8 @@ class Urls:
     done: str
     stream: str
     ping: str
+    process: str = ""
+    """pitstop's ping parameters naming the worker process (see :func:`process_params`)."""
 
     @classmethod
     def from_config(cls, cfg: WorkerConfig) -> Urls:
@@ -83,6 +85,7 @@ class Urls:
             done=cfg.job_done_url.replace("$RUNPOD_POD_ID", wid),
             stream=cfg.job_stream_url.replace("$RUNPOD_POD_ID", wid),
             ping=cfg.ping_url.replace("$RUNPOD_POD_ID", wid),
+            process=process_params(cfg),
         )
 
     def take_url(self, count: int, in_progress: bool) -> str:
@@ -113,7 +116,27 @@ class Urls:
             params["job_id"] = _cap_ids(",".join(job_ids))
         params["runpod_version"] = runpod_version
         sep = "&" if "?" in self.ping else "?"
-        return f"{self.ping}{sep}{urlencode(params)}"
+        tail = f"&{self.process}" if self.process else ""
+        return f"{self.ping}{sep}{urlencode(params)}{tail}"
+
+
+def process_params(cfg: WorkerConfig) -> str:
+    """``pitstop_pid``, ``pitstop_host``, ``pitstop_started`` (now), ``pitstop_restarts`` and
+    ``pitstop_gpus`` as a query string: what the dashboard's workers page shows. Other
+    platforms ignore unknown ping parameters."""
+    import os
+    import socket
+
+    params = {
+        "pitstop_pid": str(os.getpid()),
+        "pitstop_host": socket.gethostname(),
+        "pitstop_started": f"{time.time():.3f}",
+    }
+    if cfg.restarts is not None:
+        params["pitstop_restarts"] = str(cfg.restarts)
+    if cfg.gpus:
+        params["pitstop_gpus"] = cfg.gpus
+    return urlencode(params)
 
 
 def _cap_ids(joined: str) -> str:

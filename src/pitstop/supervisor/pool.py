@@ -97,6 +97,9 @@ class Pool:
         self.workers: list[WorkerProcess] = []
         self.exits: list[ExitRecord] = []
         self.spawned = 0
+        self.restarts = 0
+        """Workers replaced after exiting on their own (crash or refresh); the dashboard shows
+        it through ``PITSTOP_WORKER_RESTARTS``."""
         self.events: asyncio.Queue[Event] = asyncio.Queue()
         self._prefix = secrets.token_hex(3)
         self._numbers = itertools.count(1)
@@ -174,6 +177,7 @@ class Pool:
         if worker.retiring:
             self.log(f"{worker.label} stopped ({describe_exit(event.code)})")
             return
+        self.restarts += 1
         delay = self.policy.record(record)
         self._next_spawn_at = max(self._next_spawn_at, time.monotonic() + delay)
         if record.clean:
@@ -265,7 +269,7 @@ class Pool:
         try:
             worker = await spawn(
                 self.sup.handler_path,
-                self.env_for(worker_id),
+                {**self.env_for(worker_id), "PITSTOP_WORKER_RESTARTS": str(self.restarts)},
                 worker_id=worker_id,
                 label=label,
                 sink=self.sink,
