@@ -263,7 +263,7 @@ async def login(request: Request) -> Response:
         key_scope(auth, key)
     except Unauthorized:
         context = {"next": target, "error": "That key is not valid here.", "nav": ""}
-        return render_page(request, "login.html", context, status_code=401)
+        return render_page(request, "login.html", context)
     response = RedirectResponse(target, 303)
     set_session(request, response, key)
     return response
