@@ -17,6 +17,7 @@ import click
 
 from pitstop import __version__
 from pitstop.cli.client import COMMANDS
+from pitstop.cli.console import CONSOLE_COMMANDS
 from pitstop.cli.output import EXIT_CODES_HELP, Settings, current_settings, handles_errors
 from pitstop.cli.worker_env import worker_env
 from pitstop.config import ServerConfig, SupervisorConfig
@@ -44,12 +45,13 @@ def main(ctx: click.Context, url: str, api_key: str | None, json_output: bool) -
              pitstop server                     the job server alone
              pitstop worker handler.py --url U  workers for a remote server
     Client:  submit, status, cancel, retry, health, logs, purge
+    Console: jobs ENDPOINT, timeline JOB_ID, workers [ENDPOINT]
     Other:   worker-env ENDPOINT           env for an official-SDK worker
     """
     ctx.obj = Settings(url=url, api_key=api_key, json=json_output)
 
 
-for _command in (*COMMANDS, worker_env):
+for _command in (*COMMANDS, *CONSOLE_COMMANDS, worker_env):
     main.add_command(_command)
 
 
@@ -98,6 +100,7 @@ SERVER_FLAGS: tuple[Flag, ...] = (
     Flag("--webhook-attempts", "webhook_attempts", int, "Webhook calls before giving up."),
     Flag("--webhook-backoff", "webhook_backoff", float, "Seconds between webhook calls."),
     Flag("--log-level", "log_level", str, "Server log level."),
+    Flag("--no-dashboard", "dashboard", "off", "Do not serve the web dashboard."),
 )
 
 _SERVER_DEFAULTS = ServerConfig()
@@ -110,6 +113,8 @@ def _option(flag: Flag) -> Callable[[F], F]:
     help_text = f"{flag.help}  [default: {shown}]"
     if flag.type is bool:
         return click.option(flag.name, flag.field, is_flag=True, default=None, help=help_text)
+    if flag.type == "off":  # a --no-X flag that turns a default-on field off
+        return click.option(flag.name, flag.field, flag_value=False, default=None, help=flag.help)
     return click.option(
         flag.name, flag.field, type=flag.type, multiple=flag.multiple, help=help_text
     )
@@ -155,7 +160,7 @@ def server(**values: Any) -> None:
     run(server_config(values))
 
 
-SERVE_FLAGS = ("--host", "--port", "--store", "--api-key", "--worker-key")
+SERVE_FLAGS = ("--host", "--port", "--store", "--api-key", "--worker-key", "--no-dashboard")
 
 
 @main.command()
