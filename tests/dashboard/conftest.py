@@ -131,6 +131,14 @@ class Tab:
     page: Any
     errors: list[str]
 
+    def weight(self) -> int:
+        """Bytes the page loaded so far: the document plus every resource it fetched."""
+        total: int = self.page.evaluate(
+            "performance.getEntriesByType('navigation')[0].transferSize + "
+            "performance.getEntriesByType('resource').reduce((n, r) => n + r.transferSize, 0)"
+        )
+        return total
+
     def shot(self, name: str) -> Path:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         path = ARTIFACTS / f"{name}.png"

@@ -37,6 +37,7 @@ def test_overview_shows_the_endpoint_with_its_counts_and_charts(served: Served, 
     assert card.locator("h3 a").get_attribute("href") == "/dashboard/endpoints/console"
     page.wait_for_selector("[data-chart=throughput] canvas")
     page.wait_for_selector(".badge.w-idle, .badge.w-running")
+    assert tab.weight() <= 300_000, "page weight budget (document, script, styles, charts)"
     tab.shot("overview")
 
 
@@ -60,6 +61,7 @@ def test_job_page_shows_output_logs_stream_and_timeline(served: Served, tab: Tab
     assert "a line on stderr" in page.locator("pre.logs .log-stderr").inner_text()
     curl = page.locator("#curl-text").text_content() or ""
     assert "curl -X POST" in curl and '"chunks": 3' in curl and "/v2/console/run" in curl
+    assert tab.weight() <= 300_000
     tab.shot("job")
 
 

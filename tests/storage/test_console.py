@@ -179,3 +179,21 @@ async def test_worker_process_details_are_kept_until_replaced(store: Store) -> N
     w1, w2 = await store.workers("ep", T0)
     assert w1.meta == meta and w1.job_ids == ("j",)
     assert w2.meta is None
+
+
+async def test_stats_merge_minutes_into_wider_steps(store: Store) -> None:
+    start = int(T0 // 900) * 900
+    for offset in (10, 130, 890, 910):  # three minutes of one quarter hour, then the next
+        job = await store.enqueue(new_job(created_at=start + offset - 5))
+        await store.claim("ep", "w1", 1, LEASE, start + offset - 1)
+        await store.finish(job.id, "w1", 1, ok(), start + offset, RETAIN)
+    quarters = await store.stats("ep", start, start + 1800, step=900)
+    assert [(b.minute, b.ended) for b in quarters] == [
+        (start, {"COMPLETED": 3}),
+        (start + 900, {"COMPLETED": 1}),
+    ]
+    assert sum(quarters[0].execution.values()) == 3
+    hours = await store.stats("ep", start, start + 1800, step=3600)
+    assert sum(sum(b.ended.values()) for b in hours) == 4
+    minutes = await store.stats("ep", start, start + 1800)
+    assert len(minutes) == 4

@@ -92,12 +92,6 @@ def access(request: Request) -> Access:
     return found
 
 
-def visible_endpoints(request: Request) -> set[str] | None:
-    """The endpoints the request may see, None for all (401 when it may see nothing)."""
-    endpoints = access(request).endpoints
-    return None if endpoints is None else set(endpoints)
-
-
 def require_endpoint(request: Request, endpoint: str) -> Access:
     """The request's access if it may see ``endpoint``; else 404 (existence is not told)."""
     found = access(request)

@@ -75,7 +75,7 @@ def last_hour(buckets: list[StatBucket]) -> dict[str, Any]:
 async def endpoint_stats(state: ServerState, endpoint: str, window: str) -> dict[str, Any]:
     """The chart series of one endpoint over ``window`` (``hour`` or ``day``)."""
     start, step, points = window_start(state.now(), window)
-    buckets = await state.store.stats(endpoint, start, state.now())
+    buckets = await state.store.stats(endpoint, start, state.now(), step)
     return {"endpoint": endpoint, "window": window, **series(buckets, start, step, points)}
 
 

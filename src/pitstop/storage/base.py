@@ -370,6 +370,12 @@ class Store(abc.ABC):
         """The job's timeline, oldest first (empty for an unknown job)."""
 
     @abc.abstractmethod
-    async def stats(self, endpoint: str, since: float, until: float) -> list[StatBucket]:
-        """The endpoint's non-empty per-minute buckets whose minute starts within
-        ``[minute_of(since), until]``, oldest first."""
+    async def stats(
+        self, endpoint: str, since: float, until: float, step: int = 60
+    ) -> list[StatBucket]:
+        """The endpoint's non-empty buckets from ``since`` to ``until``, oldest first.
+
+        ``step`` (a multiple of 60 seconds) merges the minutes into buckets that start at
+        multiples of ``step`` (the first one holds ``since``). Reading a day at
+        :data:`~pitstop.storage.stats.ROLLUP_S` costs about a hundred buckets, not 1,440.
+        """

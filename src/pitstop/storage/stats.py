@@ -29,6 +29,10 @@ DETAIL_CHARS = 200
 STATS_KEEP_S = 2 * 86400
 """How long per-minute buckets are kept (the dashboard charts the last day)."""
 
+ROLLUP_S = 900
+"""Besides per-minute buckets, stores may keep buckets this wide (Redis does) so a day's
+chart reads 96 buckets."""
+
 BINS_PER_DOUBLING = 4
 
 LUA_MS_BIN = r"""

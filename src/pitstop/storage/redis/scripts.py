@@ -14,12 +14,19 @@ computed here is written back with ``%.17g`` so it round-trips (see :mod:`.keys`
 
 from __future__ import annotations
 
-from pitstop.storage.stats import LUA_MS_BIN, MAX_EVENTS, MAX_PROGRESS_EVENTS, STATS_KEEP_S
+from pitstop.storage.stats import (
+    LUA_MS_BIN,
+    MAX_EVENTS,
+    MAX_PROGRESS_EVENTS,
+    ROLLUP_S,
+    STATS_KEEP_S,
+)
 
 CONSTANTS = f"""
 local MAX_EVENTS = {MAX_EVENTS}
 local MAX_PROGRESS_EVENTS = {MAX_PROGRESS_EVENTS}
 local STATS_KEEP_MS = {STATS_KEEP_S * 1000}
+local ROLLUP_S = {ROLLUP_S}
 {LUA_MS_BIN}"""
 """Limits shared with :mod:`pitstop.storage.stats`, and its histogram bin function."""
 
@@ -71,14 +78,18 @@ end
 local function tally(jk, ep, status, now)
   local f = redis.call('HMGET', jk, 'cr', 'sa')
   local t = tonumber(now)
-  local sk = key('stats', string.format('%d', math.floor(t / 60) * 60) .. ':' .. ep)
-  redis.call('HINCRBY', sk, status, 1)
+  local fields = {status}
   if f[2] then
     local sa = tonumber(f[2])
-    redis.call('HINCRBY', sk, 'd' .. ms_bin((sa - tonumber(f[1])) * 1000), 1)
-    redis.call('HINCRBY', sk, 'x' .. ms_bin((t - sa) * 1000), 1)
+    fields[2] = 'd' .. ms_bin((sa - tonumber(f[1])) * 1000)
+    fields[3] = 'x' .. ms_bin((t - sa) * 1000)
   end
-  redis.call('PEXPIRE', sk, STATS_KEEP_MS)
+  for _, width in ipairs({{'stats', 60}, {'stats15', ROLLUP_S}}) do
+    local start = string.format('%d', math.floor(t / width[2]) * width[2])
+    local sk = key(width[1], start .. ':' .. ep)
+    for _, name in ipairs(fields) do redis.call('HINCRBY', sk, name, 1) end
+    redis.call('PEXPIRE', sk, STATS_KEEP_MS)
+  end
 end
 
 local function add_retry(jk, ep)

@@ -587,8 +587,10 @@ class RedisStore(Store):
     async def events(self, job_id: str) -> list[JobEvent]:
         return await console.events(self._redis(), self.prefix, job_id)
 
-    async def stats(self, endpoint: str, since: float, until: float) -> list[StatBucket]:
-        return await console.stats(self._redis(), self.prefix, endpoint, since, until)
+    async def stats(
+        self, endpoint: str, since: float, until: float, step: int = 60
+    ) -> list[StatBucket]:
+        return await console.stats(self._redis(), self.prefix, endpoint, since, until, step)
 
 
 def _clock(now: float | None) -> float:

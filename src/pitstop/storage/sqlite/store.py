@@ -352,8 +352,10 @@ class SqliteStore(Store):
         result: list[JobEvent] = await self._run(events.events, job_id)
         return result
 
-    async def stats(self, endpoint: str, since: float, until: float) -> list[StatBucket]:
-        result: list[StatBucket] = await self._run(events.stats, endpoint, since, until)
+    async def stats(
+        self, endpoint: str, since: float, until: float, step: int = 60
+    ) -> list[StatBucket]:
+        result: list[StatBucket] = await self._run(events.stats, endpoint, since, until, step)
         return result
 
 
