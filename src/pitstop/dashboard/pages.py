@@ -8,6 +8,7 @@ rendered for it. ``?part=NAME`` renders one live section (see :mod:`.render`).
 from __future__ import annotations
 
 import json
+import re
 import shlex
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -203,8 +204,9 @@ async def _stream_and_logs(state: ServerState, record: Job) -> dict[str, Any]:
 def error_parts(error: str | None) -> dict[str, str] | None:
     """The message and traceback of a job's error.
 
-    RunPod workers report a JSON object (``error_message``, ``error_traceback``, ...) as the
-    error string; anything else is shown as it is.
+    RunPod workers report a JSON object (``error_type``, ``error_message``,
+    ``error_traceback``, ...) for a handler that raised, and ``handler: MESSAGE \ntraceback:
+    TRACEBACK`` for a generator that raised; anything else is shown as it is.
     """
     if error is None:
         return None
@@ -213,12 +215,15 @@ def error_parts(error: str | None) -> dict[str, str] | None:
     except ValueError:
         parsed = None
     if isinstance(parsed, dict) and ("error_message" in parsed or "error_traceback" in parsed):
-        kind = parsed.get("error_type") or ""
+        kind = re.sub(r"^<class '(.*)'>$", r"\1", str(parsed.get("error_type") or ""))
         text = str(parsed.get("error_message") or "")
         return {
             "message": f"{kind}: {text}" if kind else text,
             "traceback": str(parsed.get("error_traceback") or ""),
         }
+    head, marker, tail = error.partition(" \ntraceback: ")
+    if marker:
+        return {"message": head.removeprefix("handler: "), "traceback": tail}
     return {"message": error, "traceback": ""}
 
 
