@@ -27,7 +27,7 @@ from bench import Options, Row, row
 from pitstop.config import ServerConfig
 from pitstop.server.runner import start_server
 from pitstop.storage import make_store
-from pitstop.storage.stats import ms_bin
+from pitstop.storage.stats import ROLLUP_S, ms_bin
 
 JOBS = 1_000_000
 SMALL = 100
@@ -158,6 +158,8 @@ async def fill_redis(prefix: str, now: float) -> None:
         pipe = client.pipeline(transaction=False)
         for minute in range(first, first + 1441 * 60, 60):
             pipe.hset(f"{prefix}:stats:{minute}:{EP}", mapping=_stat_fields(minute))
+            for name, n in _stat_fields(minute).items():  # the 15-minute rollups
+                pipe.hincrby(f"{prefix}:stats15:{minute // ROLLUP_S * ROLLUP_S}:{EP}", name, n)
         await pipe.execute()
     finally:
         await client.aclose()

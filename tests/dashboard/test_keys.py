@@ -7,8 +7,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-
-from conftest import Served, Tab, start_serve, stop_serve
+from tests.dashboard.dashboard_support import Served, Tab, start_serve, stop_serve
 
 KEY = "dashboard-test-key"
 

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-
-from conftest import Served, Tab, start_serve, stop_serve
+from tests.dashboard.dashboard_support import Served, Tab, start_serve, stop_serve
 
 
 @pytest.fixture(scope="module")
@@ -185,3 +184,21 @@ def test_phone_width_and_dark_scheme_render(served: Served, browser: object) -> 
     Tab(page, errors).shot("endpoint-phone-dark")
     context.close()
     assert errors == []
+
+
+def test_keyboard_reaches_every_control(served: Served, tab: Tab) -> None:
+    served.wait(served.submit({}))
+    page = tab.page
+    page.goto(f"{served.url}/dashboard/endpoints/console")
+    reached: list[str] = []
+    for _ in range(80):
+        page.keyboard.press("Tab")
+        label = page.evaluate(
+            "(document.activeElement.innerText || document.activeElement.name || '').trim()"
+        )
+        reached.append(label)
+    assert reached[0] == "Skip to content"
+    for control in ("Last hour", "Last day", "input", "Run", "Run sync", "Filter", "Find"):
+        assert control in reached, (control, reached)
+    assert "Purge queue…" in reached
+    assert any(len(label) == 36 for label in reached), "a job link (uuid) is reachable"

@@ -9,7 +9,6 @@ import httpx
 import pytest
 from server_support import Worker  # type: ignore[import-not-found]
 
-from conftest import StartServer
 from pitstop.dashboard import access as access_module
 
 
@@ -83,7 +82,7 @@ async def test_overview_stats_and_workers(client: httpx.AsyncClient, worker: Wor
     assert [c["endpoint"] for c in overview["endpoints"]] == ["ep"]
 
 
-async def test_no_dashboard_leaves_the_json_and_no_pages(start: StartServer) -> None:
+async def test_no_dashboard_leaves_the_json_and_no_pages(start: Any) -> None:
     server = await start(dashboard=False)
     async with httpx.AsyncClient(base_url=server.url) as client:
         assert (await client.get("/")).status_code == 404
@@ -92,7 +91,7 @@ async def test_no_dashboard_leaves_the_json_and_no_pages(start: StartServer) -> 
 
 
 async def test_a_key_scoped_to_some_endpoints_sees_only_those(
-    start: StartServer, monkeypatch: pytest.MonkeyPatch
+    start: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     real_scope = access_module.key_scope
 

@@ -18,6 +18,7 @@ Access (a key, or the dashboard's session) is decided by
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI
@@ -189,15 +190,20 @@ ROUTES = (
 )
 
 
-def add_console_routes(app: FastAPI) -> None:
-    """Mount the console JSON routes (see the module docstring)."""
-    for path, handler in ROUTES:
+def add_get_routes(app: FastAPI, routes: Sequence[tuple[str, Any]], tag: str) -> None:
+    """Mount GET routes documented by their handlers' first docstring line."""
+    for path, handler in routes:
         app.add_api_route(
             path,
             handler,
             methods=["GET"],
-            tags=["console"],
+            tags=[tag],
             responses=ERROR_RESPONSES,
             summary=(handler.__doc__ or "").split("\n")[0],
-            name=f"console_{handler.__name__}",
+            name=f"{tag}_{handler.__name__}",
         )
+
+
+def add_console_routes(app: FastAPI) -> None:
+    """Mount the console JSON routes (see the module docstring)."""
+    add_get_routes(app, ROUTES, "console")

@@ -11,6 +11,7 @@ from typing import Any
 
 from pitstop.models import Job, JobEvent, JobPage, JobStatus, JobSummary, StatBucket, WorkerInfo
 from pitstop.server.state import ServerState
+from pitstop.server.views import summary_body
 from pitstop.storage.stats import merge, percentile
 
 WINDOWS: dict[str, tuple[int, int]] = {"hour": (3600, 60), "day": (86400, 900)}
@@ -158,15 +159,8 @@ def summary_row(job: JobSummary) -> dict[str, Any]:
     )
     return {
         "seq": job.seq,
-        "id": job.id,
-        "endpoint": job.endpoint,
-        "status": job.status.value,
-        "createdAt": job.created_at,
-        "startedAt": job.started_at,
-        "finishedAt": job.finished_at,
-        "workerId": job.worker_id,
+        **summary_body(job),
         "attempt": job.attempt,
-        "retries": job.retries,
         "delayTime": _ms(delay),
         "executionTime": _ms(execution),
     }

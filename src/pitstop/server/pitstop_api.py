@@ -15,8 +15,7 @@ from starlette.responses import Response
 
 from pitstop.dashboard.access import access, require_endpoint
 from pitstop.server.bodies import json_response
-from pitstop.server.console_api import int_param, status_param, visible_job
-from pitstop.server.errors import ERROR_RESPONSES
+from pitstop.server.console_api import add_get_routes, int_param, status_param, visible_job
 from pitstop.server.state import ServerState
 from pitstop.server.views import log_body, record_body, summary_body
 
@@ -67,19 +66,11 @@ async def metrics(request: Request) -> Response:
 
 def add_pitstop_routes(app: FastAPI) -> None:
     """Mount ``/pitstop/v1/...`` and ``/metrics``."""
-    for path, handler in (
+    routes = (
         ("/pitstop/v1/jobs/{job_id}", get_job),
         ("/pitstop/v1/jobs/{job_id}/logs", get_logs),
         ("/pitstop/v1/jobs", list_jobs),
         ("/pitstop/v1/endpoints", list_endpoints),
         ("/metrics", metrics),
-    ):
-        app.add_api_route(
-            path,
-            handler,
-            methods=["GET"],
-            tags=["pitstop"],
-            responses=ERROR_RESPONSES,
-            summary=(handler.__doc__ or "").split("\n")[0],
-            name=f"pitstop_{handler.__name__}",
-        )
+    )
+    add_get_routes(app, routes, "pitstop")

@@ -9,7 +9,7 @@ import dataclasses
 from collections.abc import Iterable
 from typing import Any
 
-from pitstop.models import Chunk, Job, JobStatus, LogLine, WorkerInfo
+from pitstop.models import Chunk, Job, JobStatus, JobSummary, LogLine, WorkerInfo
 
 
 def status_body(job: Job) -> dict[str, Any]:
@@ -71,7 +71,7 @@ def record_body(job: Job) -> dict[str, Any]:
     return record
 
 
-def summary_body(job: Job) -> dict[str, Any]:
+def summary_body(job: Job | JobSummary) -> dict[str, Any]:
     """A short line for job lists."""
     return {
         "id": job.id,
