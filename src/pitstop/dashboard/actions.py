@@ -22,6 +22,7 @@ from pitstop.dashboard.access import (
     CSRF_FIELD,
     CSRF_HEADER,
     Access,
+    access,
     check_csrf,
     check_same_origin,
     clear_session,
@@ -138,8 +139,8 @@ async def runsync(request: Request) -> Response:
 async def _job_action(request: Request, handler: Handler) -> Response:
     job_id = request.path_params["job_id"]
     job = await state_of(request).store.get(job_id)
-    if job is None:
-        raise NotFound(f"job {job_id!r} not found")
+    if job is None or not access(request).may_see(job.endpoint):
+        raise NotFound(f"job {job_id!r} not found")  # the same answer: nothing is told
     _answer, raw = await _act(request, job.endpoint, handler, job.endpoint, job_id)
     return raw if wants_json(request) else RedirectResponse(_job_url(job_id), 303)
 
