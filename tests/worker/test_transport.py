@@ -56,11 +56,12 @@ def test_result_stream_log_urls() -> None:
 
 def test_ping_url() -> None:
     u = urls(restarts=2, gpus="0,1")
-    tail = u.process
-    assert u.ping_url([]) == f"{BASE}/ping/pod1?gpu=T&runpod_version={runpod_version}&{tail}"
+    assert u.ping_url([]) == f"{BASE}/ping/pod1?gpu=T&runpod_version={runpod_version}"
     assert u.ping_url(["a", "b"]) == (
-        f"{BASE}/ping/pod1?gpu=T&job_id=a%2Cb&runpod_version={runpod_version}&{tail}"
+        f"{BASE}/ping/pod1?gpu=T&job_id=a%2Cb&runpod_version={runpod_version}"
     )
+    pitstop = u.ping_url([], process=True)  # a pitstop server: the process is named too
+    assert pitstop == f"{BASE}/ping/pod1?gpu=T&runpod_version={runpod_version}&{u.process}"
 
 
 def test_ping_names_the_worker_process() -> None:
@@ -190,3 +191,19 @@ def test_ping_id_list_is_capped_at_a_comma() -> None:
     query = parse_qs(urlsplit(urls().ping_url(ids)).query)
     sent = query["job_id"][0].split(",")
     assert 0 < len(sent) < 2000 and sent == ids[: len(sent)]
+
+
+async def test_a_pitstop_server_is_told_the_process_at_once() -> None:
+    seen: list[str] = []
+
+    async def reply(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        return httpx.Response(200, headers={"X-Pitstop-Server": "0.1"})
+
+    transport = _transport(reply)
+    transport.urls.ping = f"{BASE}/ping/pod1"
+    assert await transport.ping([], 1.0) == 200
+    assert len(seen) == 2 and "pitstop_pid" not in seen[0] and "pitstop_pid=" in seen[1]
+    assert await transport.ping([], 1.0) == 200
+    assert len(seen) == 3 and "pitstop_pid=" in seen[2]
+    await transport.aclose()

@@ -238,7 +238,8 @@ async def ping(request: Request, endpoint_id: str, worker_id: str) -> Response:
         force=True,
         meta=process_meta(params),
     )
-    return Response(_OK, media_type="application/json")
+    headers = {"X-Pitstop-Server": state.version}
+    return Response(_OK, media_type="application/json", headers=headers)
 
 
 def process_meta(params: Mapping[str, str]) -> WorkerMeta | None:
