@@ -65,7 +65,7 @@ def test_job_page_shows_output_logs_stream_and_timeline(served: Served, tab: Tab
 
 
 def test_a_running_job_updates_live_without_a_reload(served: Served, tab: Tab) -> None:
-    job_id = served.submit({"sleep": 1.0})
+    job_id = served.submit({"sleep": 3.0})  # long enough to open the page while it runs
     served.wait(job_id, {"IN_PROGRESS"})
     page = tab.page
     page.goto(f"{served.url}/dashboard/jobs/{job_id}")
@@ -120,7 +120,7 @@ def test_run_and_run_sync_from_the_endpoint_page(served: Served, tab: Tab) -> No
 
 def test_cancel_and_retry_from_the_job_page(served: Served, tab: Tab, tmp_path: Path) -> None:
     page = tab.page
-    slow = served.submit({"sleep": 3.0})
+    slow = served.submit({"sleep": 5.0})
     served.wait(slow, {"IN_PROGRESS"})
     page.goto(f"{served.url}/dashboard/jobs/{slow}")
     page.click("button:text('Cancel')")
