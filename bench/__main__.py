@@ -30,6 +30,7 @@ REGISTRY: dict[str, str] = {
     "big_input": "bench.worker_bench:bench_big_input",
     "big_output": "bench.worker_bench:bench_big_output",
     "redis": "bench.redis_bench:bench_redis",
+    "console": "bench.console_bench:bench_console",
 }
 
 

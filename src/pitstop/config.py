@@ -92,6 +92,11 @@ class WorkerConfig:
     http_client: str = "auto"
     """Job-traffic HTTP client (``PITSTOP_WORKER_HTTP_CLIENT``): ``auto`` uses pitstop's light
     client for http:// platforms and httpx for https://; ``httpx`` always uses httpx."""
+    restarts: int | None = None
+    """Workers the supervisor replaced before starting this one (``PITSTOP_WORKER_RESTARTS``);
+    reported in pings for the dashboard."""
+    gpus: str | None = None
+    """``CUDA_VISIBLE_DEVICES`` as the worker started, reported in pings for the dashboard."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> WorkerConfig:
@@ -124,6 +129,10 @@ class WorkerConfig:
             skip_gpu_check=env_bool(env, "RUNPOD_SKIP_GPU_CHECK", False),
             skip_system_checks=env_bool(env, "RUNPOD_SKIP_AUTO_SYSTEM_CHECKS", False),
             http_client=env.get("PITSTOP_WORKER_HTTP_CLIENT") or "auto",
+            restarts=env_int(env, "PITSTOP_WORKER_RESTARTS", 0)
+            if env.get("PITSTOP_WORKER_RESTARTS")
+            else None,
+            gpus=env.get("CUDA_VISIBLE_DEVICES") or None,
         )
         return cfg
 
@@ -186,6 +195,8 @@ class ServerConfig:
     sse_heartbeat: float = 15.0
     """Seconds between keep-alive comments on a Server-Sent-Events stream of a running job."""
     log_level: str = "info"
+    dashboard: bool = True
+    """Serve the web dashboard under ``/dashboard/`` (``/`` redirects there)."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ServerConfig:
@@ -229,6 +240,7 @@ class ServerConfig:
             webhook_secret=env.get("PITSTOP_WEBHOOK_SECRET") or None,
             sse_heartbeat=env_float(env, "PITSTOP_SSE_HEARTBEAT", d.sse_heartbeat),
             log_level=env.get("PITSTOP_LOG_LEVEL", d.log_level),
+            dashboard=env_bool(env, "PITSTOP_DASHBOARD", d.dashboard),
         )
 
 

@@ -8,6 +8,7 @@
     ├── ApiError                 anything with an HTTP status on the wire (``status`` attribute)
     │   ├── BadRequest           400 malformed JSON, wrong field types, bad parameters
     │   ├── Unauthorized         401 bad or missing key
+    │   ├── Forbidden            403 refused as cross-site (the dashboard's CSRF checks)
     │   ├── NotFound             404 unknown endpoint, job or route
     │   ├── StaleAttempt         409 a worker reported on an attempt it no longer owns
     │   ├── IdempotencyConflict  409 an Idempotency-Key reused with a different submission
@@ -93,6 +94,14 @@ class Unauthorized(ApiError):
 
     status = 401
     code = "unauthorized"
+
+
+class Forbidden(ApiError):
+    """403: the request was refused whatever its key (a dashboard action without its CSRF
+    token, or sent from another site)."""
+
+    status = 403
+    code = "forbidden"
 
 
 class NotFound(ApiError):
@@ -274,6 +283,7 @@ STATUS_CLASSES: dict[int, type[ApiError]] = {
     for cls in (
         BadRequest,
         Unauthorized,
+        Forbidden,
         NotFound,
         StaleAttempt,
         PayloadTooLarge,

@@ -204,6 +204,19 @@ class Chunk:
 
 
 @dataclass(frozen=True)
+class WorkerMeta:
+    """What a pitstop worker says about its process in its pings (official workers: none)."""
+
+    pid: int | None = None
+    host: str | None = None
+    started_at: float | None = None
+    restarts: int | None = None
+    """Worker processes the supervisor had to replace before starting this one."""
+    gpus: str | None = None
+    """The GPUs assigned to the process (``CUDA_VISIBLE_DEVICES``), once a supervisor does."""
+
+
+@dataclass(frozen=True)
 class WorkerInfo:
     """What the server knows about a worker from its pings and takes."""
 
@@ -212,6 +225,7 @@ class WorkerInfo:
     last_seen: float
     job_ids: tuple[str, ...] = ()
     version: str | None = None
+    meta: WorkerMeta | None = None
 
 
 @dataclass(frozen=True)
@@ -260,3 +274,83 @@ class LogLine:
     at: float
     stream: str
     text: str
+
+
+class EventKind(str, enum.Enum):
+    """What happened to a job, one :class:`JobEvent` each (the dashboard's timeline)."""
+
+    SUBMITTED = "submitted"
+    TAKEN = "taken"
+    """A worker claimed the job (``worker_id``, ``attempt``)."""
+    PROGRESS = "progress"
+    """A ``progress_update`` (``detail``: the value as JSON text, shortened)."""
+    FIRST_CHUNK = "first_chunk"
+    REQUEUED = "requeued"
+    """The worker's lease was lost (or released); the job went back to the queue."""
+    LOST = "lost"
+    """The lease was lost with no attempt left: the job FAILED."""
+    CANCELLED = "cancelled"
+    """Cancel requested (``detail`` ``purged`` for a purge); a running job gets a stop."""
+    TIMED_OUT = "timed_out"
+    FINISHED = "finished"
+    """The worker's result (``detail``: COMPLETED or FAILED)."""
+    RETRIED = "retried"
+    WEBHOOK = "webhook"
+    """One webhook call (``attempt``: call number; ``detail``: delivered, or the error)."""
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class JobEvent:
+    """One entry of a job's timeline, numbered from 0 in the order the store wrote them."""
+
+    seq: int
+    at: float
+    kind: EventKind
+    worker_id: str | None = None
+    attempt: int | None = None
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
+class JobSummary:
+    """A job as job lists show it: no input, output or error (cheap to read in pages)."""
+
+    seq: int
+    """The store's insertion number: job lists are newest first by it (keyset cursor)."""
+    id: str
+    endpoint: str
+    status: JobStatus
+    created_at: float
+    started_at: float | None = None
+    finished_at: float | None = None
+    worker_id: str | None = None
+    attempt: int = 0
+    retries: int = 0
+
+
+@dataclass(frozen=True)
+class JobPage:
+    """One page of a job list; the cursors are ``seq`` values to pass back."""
+
+    jobs: list[JobSummary]
+    older: int | None = None
+    """Pass as ``before`` for the next older page (None: this page reaches the oldest)."""
+    newer: int | None = None
+    """Pass as ``after`` for the next newer page (None: this page starts at the newest)."""
+
+
+@dataclass(frozen=True)
+class StatBucket:
+    """Jobs of one endpoint that ended in one minute (see :mod:`pitstop.storage.stats`)."""
+
+    minute: int
+    """Start of the minute, UNIX seconds (a multiple of 60)."""
+    ended: dict[str, int] = field(default_factory=dict)
+    """Terminal status value -> jobs that ended with it."""
+    delay: dict[int, int] = field(default_factory=dict)
+    """Histogram of queue delays: :func:`pitstop.storage.stats.ms_bin` -> jobs."""
+    execution: dict[int, int] = field(default_factory=dict)
+    """Histogram of execution times, same bins."""

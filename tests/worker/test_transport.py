@@ -57,11 +57,28 @@ def test_result_stream_log_urls() -> None:
 
 
 def test_ping_url() -> None:
-    u = urls()
+    u = urls(restarts=2, gpus="0,1")
     assert u.ping_url([]) == f"{BASE}/ping/pod1?gpu=T&runpod_version={runpod_version}"
     assert u.ping_url(["a", "b"]) == (
         f"{BASE}/ping/pod1?gpu=T&job_id=a%2Cb&runpod_version={runpod_version}"
     )
+    pitstop = u.ping_url([], process=True)  # a pitstop server: the process is named too
+    assert pitstop == f"{BASE}/ping/pod1?gpu=T&runpod_version={runpod_version}&{u.process}"
+
+
+def test_ping_names_the_worker_process() -> None:
+    import os
+    import socket
+    import time
+    from urllib.parse import parse_qs
+
+    u = urls(restarts=2, gpus="0,1")
+    sent = {k: v[0] for k, v in parse_qs(u.process).items()}
+    assert sent["pitstop_pid"] == str(os.getpid())
+    assert sent["pitstop_host"] == socket.gethostname()
+    assert abs(float(sent["pitstop_started"]) - time.time()) < 60
+    assert (sent["pitstop_restarts"], sent["pitstop_gpus"]) == ("2", "0,1")
+    assert "pitstop_restarts" not in urls().process
 
 
 def test_user_agent_prefix() -> None:
@@ -217,4 +234,20 @@ async def test_result_post_outlives_503s_without_using_up_attempts(platform: Any
     transport.cfg.unavailable_wait = 0.5  # a hint beyond the budget is an ordinary failure
     platform.script("done", Reply(503, headers={"Retry-After": "1"}), Reply(503))
     assert await transport.post(url, b'{"output": 1}', {}) == 503
+    await transport.aclose()
+
+
+async def test_a_pitstop_server_is_told_the_process_at_once() -> None:
+    seen: list[str] = []
+
+    async def reply(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        return httpx.Response(200, headers={"X-Pitstop-Server": "0.1"})
+
+    transport = _transport(reply)
+    transport.urls.ping = f"{BASE}/ping/pod1"
+    assert await transport.ping([], 1.0) == 200
+    assert len(seen) == 2 and "pitstop_pid" not in seen[0] and "pitstop_pid=" in seen[1]
+    assert await transport.ping([], 1.0) == 200
+    assert len(seen) == 3 and "pitstop_pid=" in seen[2]
     await transport.aclose()

@@ -291,7 +291,7 @@ def _unhealthy_workers(client: Client, endpoint: str) -> list[dict[str, Any]]:
     from pitstop.errors import ApiError, TransportError
 
     try:
-        workers = client.workers(endpoint).get("workers") or []
+        workers = client.endpoint_workers(endpoint).get("workers") or []
     except (ApiError, TransportError, AttributeError):
         return []
     return [w for w in workers if isinstance(w, dict) and w.get("status") == "unhealthy"]

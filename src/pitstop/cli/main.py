@@ -17,6 +17,7 @@ import click
 from pitstop import __version__
 from pitstop.cli.client import COMMANDS
 from pitstop.cli.config_file import DEFAULT_NAME, find_config
+from pitstop.cli.console import CONSOLE_COMMANDS
 from pitstop.cli.output import EXIT_CODES_HELP, Settings, current_settings, handles_errors
 from pitstop.cli.worker_env import worker_env
 from pitstop.config import ServerConfig, SupervisorConfig
@@ -45,12 +46,13 @@ def main(ctx: click.Context, url: str, api_key: str | None, json_output: bool) -
              pitstop server                     the job server alone
              pitstop worker handler.py --url U  workers for a remote server
     Client:  submit, status, cancel, retry, health, logs, purge
+    Console: jobs ENDPOINT, timeline JOB_ID, workers [ENDPOINT]
     Other:   worker-env ENDPOINT           env for an official-SDK worker
     """
     ctx.obj = Settings(url=url, api_key=api_key, json=json_output)
 
 
-for _command in (*COMMANDS, worker_env):
+for _command in (*COMMANDS, *CONSOLE_COMMANDS, worker_env):
     main.add_command(_command)
 
 
@@ -112,6 +114,7 @@ SERVER_FLAGS: tuple[Flag, ...] = (
     Flag("--webhook-secret", "webhook_secret", str, "Sign webhooks (whsec_...)."),
     Flag("--sse-heartbeat", "sse_heartbeat", float, "Seconds between SSE keep-alives."),
     Flag("--log-level", "log_level", str, "Server log level."),
+    Flag("--no-dashboard", "dashboard", "off", "Do not serve the web dashboard."),
 )
 
 _SERVER_DEFAULTS = ServerConfig()
@@ -124,6 +127,8 @@ def _option(flag: Flag) -> Callable[[F], F]:
     help_text = f"{flag.help}  [default: {shown}]"
     if flag.type is bool:
         return click.option(flag.name, flag.field, is_flag=True, default=None, help=help_text)
+    if flag.type == "off":  # a --no-X flag that turns a default-on field off
+        return click.option(flag.name, flag.field, flag_value=False, default=None, help=flag.help)
     return click.option(
         flag.name, flag.field, type=flag.type, multiple=flag.multiple, help=help_text
     )
@@ -180,6 +185,7 @@ SERVE_FLAGS = (
     "--worker-key-file",
     "--endpoint-key-file",
     "--webhook-allow",
+    "--no-dashboard",
 )
 
 

@@ -33,8 +33,11 @@ def server_params() -> dict[str, click.Parameter]:
     """``[server]`` keys: every ``pitstop server`` option, as a click parameter."""
     params: dict[str, click.Parameter] = {}
     for flag in SERVER_FLAGS:
-        kind = click.BOOL if flag.type is bool else flag.type
-        option = click.Option([flag.name, flag.field], type=kind, multiple=flag.multiple)
+        if flag.type == "off":  # --no-X in the file is `X = false` (the field itself)
+            option = click.Option([f"--{flag.field}", flag.field], type=click.BOOL)
+        else:
+            kind = click.BOOL if flag.type is bool else flag.type
+            option = click.Option([flag.name, flag.field], type=kind, multiple=flag.multiple)
         params[option_key(option)] = option
     return params
 

@@ -118,8 +118,30 @@ class Calls:
         """``GET /pitstop/v1/endpoints``: endpoints the server has seen."""
         return Call("GET", f"{self.routes.pitstop_base}/endpoints", idempotent=True)
 
-    def workers(self, endpoint_id: str) -> Call:
+    def endpoint_workers(self, endpoint_id: str) -> Call:
         """``GET /pitstop/v1/endpoints/{id}/workers``: workers seen lately, an unhealthy one
         with its last exit code and error line."""
         url = f"{self.routes.pitstop_base}/endpoints/{segment(endpoint_id)}/workers"
         return Call("GET", url, idempotent=True)
+
+    def job_page(
+        self,
+        endpoint_id: str,
+        status: str | None = None,
+        limit: int | None = None,
+        before: int | None = None,
+    ) -> Call:
+        """``GET /pitstop/v1/endpoints/{ep}/jobs``: a keyset page of jobs, newest first."""
+        params = {k: v for k, v in (("status", status), ("limit", limit), ("before", before)) if v}
+        url = f"{self.routes.pitstop_base}/endpoints/{segment(endpoint_id)}/jobs"
+        return Call("GET", url, params=params, idempotent=True)
+
+    def timeline(self, job_id: str) -> Call:
+        """``GET /pitstop/v1/jobs/{id}/timeline``: what happened to a job, in order."""
+        url = f"{self.routes.pitstop_base}/jobs/{segment(job_id)}/timeline"
+        return Call("GET", url, idempotent=True)
+
+    def workers(self, endpoint_id: str | None = None) -> Call:
+        """``GET /pitstop/v1/workers``: workers seen in the last hour."""
+        params = {} if endpoint_id is None else {"endpoint": endpoint_id}
+        return Call("GET", f"{self.routes.pitstop_base}/workers", params=params, idempotent=True)

@@ -159,9 +159,27 @@ class AsyncClient(AsyncClosing):
         """Endpoints the server knows, from ``/pitstop/v1/endpoints``."""
         return await self.call(self.calls.endpoints())
 
-    async def workers(self, endpoint_id: str) -> Any:
+    async def endpoint_workers(self, endpoint_id: str) -> Any:
         """An endpoint's workers, from ``/pitstop/v1/endpoints/{id}/workers``."""
-        return await self.call(self.calls.workers(endpoint_id))
+        return await self.call(self.calls.endpoint_workers(endpoint_id))
+
+    async def job_page(
+        self,
+        endpoint_id: str,
+        status: str | None = None,
+        limit: int | None = None,
+        before: int | None = None,
+    ) -> dict[str, Any]:
+        """``{"jobs": [...], "older", "newer"}``: a page of an endpoint's jobs, newest first."""
+        return dict(await self.call(self.calls.job_page(endpoint_id, status, limit, before)))
+
+    async def timeline(self, job_id: str) -> dict[str, Any]:
+        """``{"id", "status", "events": [...]}``: a job's timeline."""
+        return dict(await self.call(self.calls.timeline(job_id)))
+
+    async def workers(self, endpoint_id: str | None = None) -> dict[str, Any]:
+        """``{"workers": [...]}``: workers seen in the last hour."""
+        return dict(await self.call(self.calls.workers(endpoint_id)))
 
     async def close(self) -> None:
         """Close the connection pool (only if this client created it)."""

@@ -158,9 +158,27 @@ class Client:
         """Endpoints the server knows, from ``/pitstop/v1/endpoints``."""
         return self.call(self.calls.endpoints())
 
-    def workers(self, endpoint_id: str) -> Any:
+    def endpoint_workers(self, endpoint_id: str) -> Any:
         """An endpoint's workers, from ``/pitstop/v1/endpoints/{id}/workers``."""
-        return self.call(self.calls.workers(endpoint_id))
+        return self.call(self.calls.endpoint_workers(endpoint_id))
+
+    def job_page(
+        self,
+        endpoint_id: str,
+        status: str | None = None,
+        limit: int | None = None,
+        before: int | None = None,
+    ) -> dict[str, Any]:
+        """``{"jobs": [...], "older", "newer"}``: a page of an endpoint's jobs, newest first."""
+        return dict(self.call(self.calls.job_page(endpoint_id, status, limit, before)))
+
+    def timeline(self, job_id: str) -> dict[str, Any]:
+        """``{"id", "status", "events": [...]}``: a job's timeline."""
+        return dict(self.call(self.calls.timeline(job_id)))
+
+    def workers(self, endpoint_id: str | None = None) -> dict[str, Any]:
+        """``{"workers": [...]}``: workers seen in the last hour."""
+        return dict(self.call(self.calls.workers(endpoint_id)))
 
     def close(self) -> None:
         """Close the connection pool (only if this client created it)."""

@@ -22,6 +22,7 @@ from pitstop.errors import ConfigError
 from pitstop.server.auth import Auth
 from pitstop.server.bodies import JsonResponse
 from pitstop.server.client_api import add_client_routes
+from pitstop.server.console_api import add_console_routes
 from pitstop.server.errors import install_error_handlers
 from pitstop.server.fastpath import FastPathApp
 from pitstop.server.limits import ID_RULE, valid_id
@@ -112,6 +113,11 @@ def create_app(
     add_client_routes(app, local_endpoint)
     add_worker_routes(app)
     add_pitstop_routes(app)
+    add_console_routes(app)
+    if config.dashboard:
+        from pitstop.dashboard import add_dashboard
+
+        add_dashboard(app)
     _document(app)
     return app
 

@@ -137,9 +137,20 @@ QUERIES: dict[str, list[Schema]] = {
         _query("exit_code", _STR, "pitstop supervisors: the crashed worker's exit code"),
         _query("error", _STR, "pitstop supervisors: the crashed worker's error line"),
     ],
-    "logs": [_query("after", _INT, "Only lines with a larger sequence number")],
+    "job-logs": [_query("after", _INT, "Only lines with a larger sequence number")],
+    "job-chunks": [_query("from", _INT, "First chunk number to return")],
+    "endpoint-jobs": [
+        _query("status", {"type": "string", "enum": _STATES}),
+        _query("before", _INT, "Keyset cursor: jobs older than this position"),
+        _query("after", _INT, "Keyset cursor: jobs newer than this position"),
+        _query("limit", _INT, "Most jobs on the page"),
+    ],
+    "endpoint-stats": [_query("window", {"type": "string", "enum": ["", "hour", "day"]})],
+    "workers": [
+        _query("endpoint", {"type": "string", "pattern": f"^({ID_PATTERN.pattern})?$"}),
+    ],
     "jobs": [
-        _query("endpoint", _STR),
+        _query("endpoint", {"type": "string", "pattern": f"^({ID_PATTERN.pattern})?$"}),
         _query("status", {"type": "string", "enum": _STATES}),
         _query("limit", _INT, "Most jobs to list (clamped to 1-1000)"),
     ],
@@ -228,11 +239,25 @@ SUCCESS: dict[str, Schema] = {
     "ping": OK,
     "job-log": OK,
     "job-release": _obj(("released",), released={"type": "array", "items": _STR}),
-    "workers": _obj(
+    "endpoint-workers": _obj(
         ("endpoint", "workers"), endpoint=_STR, workers={"type": "array", "items": _obj()}
     ),
+    "workers": _obj(("workers",), workers={"type": "array", "items": _obj()}),
     "job": {"type": "object", "description": "The full stored record."},
-    "logs": LOG_LINES,
+    "job-logs": LOG_LINES,
+    "job-timeline": _obj(
+        ("id", "status", "events"),
+        id=_STR,
+        status=_STR,
+        events={"type": "array", "items": _obj()},
+    ),
+    "job-chunks": _obj(("id", "status", "chunks"), id=_STR, status=_STR, chunks={"type": "array"}),
+    "job-input": _ANY,
+    "job-output": _ANY,
+    "overview": _obj(("endpoints",), endpoints={"type": "array", "items": _obj()}),
+    "endpoint": _obj(),
+    "endpoint-jobs": _obj(("jobs",), jobs={"type": "array", "items": _obj()}),
+    "endpoint-stats": _obj(),
     "jobs": _obj(("jobs",), jobs={"type": "array", "items": {"type": "object"}}),
     "endpoints": _obj(("endpoints",), endpoints={"type": "array", "items": _STR}),
 }
@@ -251,7 +276,11 @@ def operation_of(path: str) -> str:
     ``/status/{job_id}`` -> ``status``, ``/pitstop/v1/jobs/{job_id}/logs`` -> ``logs``."""
     parts = [part for part in path.split("/") if part]
     if parts[:2] == ["pitstop", "v1"]:
-        return "job" if parts[-1].startswith("{") else parts[-1]
+        rest = parts[2:]  # e.g. ["endpoints", "{endpoint_id}", "workers"]
+        if len(rest) == 1:
+            return rest[0]
+        kind = rest[0].removesuffix("s")
+        return kind if len(rest) == 2 else f"{kind}-{rest[2]}"
     return parts[2] if parts[0] == "v2" else parts[0]
 
 

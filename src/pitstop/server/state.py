@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from pitstop import __version__
 from pitstop.config import ServerConfig
+from pitstop.models import WorkerMeta
 from pitstop.server.auth import Auth
 from pitstop.server.inflight import ByteBudget
 from pitstop.server.metrics import Metrics
@@ -97,6 +98,7 @@ class ServerState:
         version: str | None,
         *,
         force: bool = False,
+        meta: WorkerMeta | None = None,
     ) -> None:
         """Record a worker in the registry; takes that change nothing write once a second."""
         now = self.now()
@@ -106,7 +108,7 @@ class ServerState:
         self._recorded[worker_id] = (now, busy)
         if len(self._recorded) > 100_000:
             self._recorded.clear()
-        await self.store.record_ping(endpoint, worker_id, job_ids, now, version)
+        await self.store.record_ping(endpoint, worker_id, job_ids, now, version, meta)
 
     def note_worker_soon(self, endpoint: str, worker_id: str, job_ids: Sequence[str]) -> None:
         """:meth:`note_worker` in the background, so a take answers without waiting for it."""

@@ -9,7 +9,7 @@ import dataclasses
 from collections.abc import Iterable
 from typing import Any
 
-from pitstop.models import Chunk, Job, JobStatus, LogLine, WebhookDelivery, WorkerInfo
+from pitstop.models import Chunk, Job, JobStatus, JobSummary, LogLine, WebhookDelivery, WorkerInfo
 
 
 def status_body(job: Job) -> dict[str, Any]:
@@ -82,7 +82,7 @@ def webhook_view(delivery: WebhookDelivery) -> dict[str, Any]:
     }
 
 
-def summary_body(job: Job) -> dict[str, Any]:
+def summary_body(job: Job | JobSummary) -> dict[str, Any]:
     """A short line for job lists."""
     return {
         "id": job.id,

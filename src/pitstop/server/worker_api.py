@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from pitstop.errors import BadRequest, NotFound, StaleAttempt
-from pitstop.models import JSON, Fence, Outcome, Result
+from pitstop.models import JSON, Fence, Outcome, Result, WorkerMeta
 from pitstop.server.bodies import json_response, query_value, read_json
 from pitstop.server.errors import ERROR_RESPONSES, WORKER_RESPONSES
 from pitstop.server.limits import check_value, unrenderable
@@ -220,9 +220,36 @@ async def ping(request: Request, endpoint_id: str, worker_id: str) -> Response:
         state.unhealthy.pop(worker_id, None)
     if job_ids:
         await state.store.renew(worker_id, job_ids, state.config.lease_s, now)
-    version = query_value(request, "runpod_version")
-    await state.note_worker(endpoint_id, worker_id, job_ids, version, force=True)
-    return Response(_OK, media_type=_JSON)
+    await state.note_worker(
+        endpoint_id,
+        worker_id,
+        job_ids,
+        query_value(request, "runpod_version"),
+        force=True,
+        meta=process_meta(request.query_params),
+    )
+    headers = {"X-Pitstop-Server": state.version}
+    return Response(_OK, media_type=_JSON, headers=headers)
+
+
+def process_meta(params: Mapping[str, str]) -> WorkerMeta | None:
+    """What a pitstop worker's ping says about its process (``pitstop_*``), or None."""
+    if "pitstop_pid" not in params:
+        return None
+
+    def number(name: str, kind: type[int] | type[float]) -> Any:
+        try:
+            return kind(params[name]) if name in params else None
+        except ValueError:
+            return None
+
+    return WorkerMeta(
+        pid=number("pitstop_pid", int),
+        host=(params.get("pitstop_host") or "")[:255] or None,
+        started_at=number("pitstop_started", float),
+        restarts=number("pitstop_restarts", int),
+        gpus=(params.get("pitstop_gpus") or "")[:255] or None,
+    )
 
 
 async def job_release(request: Request, endpoint_id: str, worker_id: str) -> Response:

@@ -76,6 +76,8 @@ class Urls:
     done: str
     stream: str
     ping: str
+    process: str = ""
+    """pitstop's ping parameters naming the worker process (see :func:`process_params`)."""
 
     @classmethod
     def from_config(cls, cfg: WorkerConfig) -> Urls:
@@ -88,6 +90,7 @@ class Urls:
             done=cfg.job_done_url.replace("$RUNPOD_POD_ID", wid),
             stream=cfg.job_stream_url.replace("$RUNPOD_POD_ID", wid),
             ping=cfg.ping_url.replace("$RUNPOD_POD_ID", wid),
+            process=process_params(cfg),
         )
 
     def take_url(self, count: int, in_progress: bool) -> str:
@@ -111,14 +114,35 @@ class Urls:
         """pitstop's job-log URL, derived from the job-done URL."""
         return self.done.replace("$ID", job_id).replace("/job-done/", "/job-log/")
 
-    def ping_url(self, job_ids: list[str]) -> str:
-        """Heartbeat URL: ``job_id`` comma-joined (omitted when idle), ``runpod_version``."""
+    def ping_url(self, job_ids: list[str], process: bool = False) -> str:
+        """Heartbeat URL: ``job_id`` comma-joined (omitted when idle), ``runpod_version``;
+        with ``process`` (a pitstop server) also :attr:`process`."""
         params: dict[str, str] = {}
         if job_ids:
             params["job_id"] = _cap_ids(",".join(job_ids))
         params["runpod_version"] = runpod_version
         sep = "&" if "?" in self.ping else "?"
-        return f"{self.ping}{sep}{urlencode(params)}"
+        tail = f"&{self.process}" if process and self.process else ""
+        return f"{self.ping}{sep}{urlencode(params)}{tail}"
+
+
+def process_params(cfg: WorkerConfig) -> str:
+    """``pitstop_pid``, ``pitstop_host``, ``pitstop_started`` (now), ``pitstop_restarts`` and
+    ``pitstop_gpus`` as a query string: what the dashboard's workers page shows. Sent only to
+    a pitstop server, like every protocol extension."""
+    import os
+    import socket
+
+    params = {
+        "pitstop_pid": str(os.getpid()),
+        "pitstop_host": socket.gethostname(),
+        "pitstop_started": f"{time.time():.3f}",
+    }
+    if cfg.restarts is not None:
+        params["pitstop_restarts"] = str(cfg.restarts)
+    if cfg.gpus:
+        params["pitstop_gpus"] = cfg.gpus
+    return urlencode(params)
 
 
 def _cap_ids(joined: str) -> str:
@@ -409,13 +433,16 @@ class Transport:
         """One heartbeat GET; the status, or 0 when it could not be sent."""
         try:
             response = await self.client.get(
-                self.urls.ping_url(job_ids),
+                self.urls.ping_url(job_ids, self.pitstop),
                 headers={"Authorization": self.cfg.api_key},
                 timeout=timeout,
             )
         except _failures() as exc:
             get_logger().error(f"Ping Request Error: {exc!r}, attempting to restart ping.")
             return 0
+        if not self.pitstop and response.headers.get("x-pitstop-server"):
+            self.pitstop = True  # say at once which process this is (the dashboard shows it)
+            return await self.ping(job_ids, timeout)
         return int(response.status_code)
 
 

@@ -28,6 +28,19 @@ the wait is never lost::
 
 Times are UNIX seconds passed in by the caller (``now``) so tests control the clock;
 durations (leases, retention) are seconds.
+
+Timelines. Each transition appends a :class:`~pitstop.models.JobEvent` to the job's timeline
+in the same transaction (SQLite) or script (Redis) as the transition itself: ``enqueue``
+(submitted), ``claim`` (taken, with worker and attempt), ``set_progress`` (progress),
+``append_chunk`` (first_chunk, for chunk 0), ``finish`` (finished), ``cancel`` and ``purge``
+(cancelled), ``retry`` (retried), ``expire_leases`` (requeued or lost), ``expire_deadlines``
+(timed_out) and ``webhook_attempted`` (webhook). A job keeps at most
+:data:`pitstop.storage.stats.MAX_EVENTS` events (progress events only while it has fewer
+than ``MAX_PROGRESS_EVENTS``); they are deleted with the job.
+
+Statistics. Every transition to a terminal state also adds the job to its endpoint's
+per-minute bucket (status count, queue-delay and execution-time histograms; see
+:mod:`pitstop.storage.stats`), so :meth:`Store.stats` reads counters and never scans jobs.
 """
 
 from __future__ import annotations
@@ -42,14 +55,18 @@ from pitstop.models import (
     Chunk,
     Fence,
     Job,
+    JobEvent,
+    JobPage,
     JobStatus,
     LogLine,
     NewJob,
     Outcome,
     Result,
+    StatBucket,
     SweepReport,
     WebhookDelivery,
     WorkerInfo,
+    WorkerMeta,
 )
 
 
@@ -208,15 +225,29 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def set_progress(
-        self, job_id: str, worker_id: str, attempt: int | None, progress: JSON
+        self,
+        job_id: str,
+        worker_id: str,
+        attempt: int | None,
+        progress: JSON,
+        now: float | None = None,
     ) -> Outcome:
-        """Record the latest ``progress_update`` value (fenced; ignored once terminal)."""
+        """Record the latest ``progress_update`` value (fenced; ignored once terminal).
+
+        ``now`` stamps the progress event (the store's clock when None)."""
 
     @abc.abstractmethod
     async def append_chunk(
-        self, job_id: str, worker_id: str, attempt: int | None, output: JSON
+        self,
+        job_id: str,
+        worker_id: str,
+        attempt: int | None,
+        output: JSON,
+        now: float | None = None,
     ) -> Outcome:
-        """Append one stream chunk in order (fenced). Sequence numbers are dense from 0."""
+        """Append one stream chunk in order (fenced). Sequence numbers are dense from 0.
+
+        ``now`` stamps the first chunk's event (the store's clock when None)."""
 
     @abc.abstractmethod
     async def finish(
@@ -243,9 +274,18 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def record_ping(
-        self, endpoint: str, worker_id: str, job_ids: Sequence[str], now: float, version: str | None
+        self,
+        endpoint: str,
+        worker_id: str,
+        job_ids: Sequence[str],
+        now: float,
+        version: str | None,
+        meta: WorkerMeta | None = None,
     ) -> None:
-        """Remember that a worker is alive and what it is running (worker registry)."""
+        """Remember that a worker is alive and what it is running (worker registry).
+
+        ``meta`` (what a pitstop worker says about its process) replaces the stored one when
+        given; None keeps it."""
 
     @abc.abstractmethod
     async def workers(self, endpoint: str, seen_since: float) -> list[WorkerInfo]:
@@ -287,9 +327,17 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def webhook_attempted(
-        self, delivery_id: str, ok: bool, error: str | None, next_at: float | None
+        self,
+        delivery_id: str,
+        ok: bool,
+        error: str | None,
+        next_at: float | None,
+        now: float | None = None,
     ) -> None:
-        """Record a delivery attempt: delivered, retry at ``next_at``, or given up (None)."""
+        """Record a delivery attempt: delivered, retry at ``next_at``, or given up (None).
+
+        Also appends a webhook event to the job's timeline, stamped ``now`` (the store's
+        clock when None)."""
 
     @abc.abstractmethod
     async def webhook_deliveries(self, job_id: str) -> list[WebhookDelivery]:
@@ -312,3 +360,39 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def read_logs(self, job_id: str, after_seq: int = -1) -> list[LogLine]:
         """Log lines of a job with ``seq > after_seq``, in order."""
+
+    # -- console: job lists, timelines, statistics (dashboard, CLI) -----------------------
+
+    @abc.abstractmethod
+    async def job_page(
+        self,
+        endpoint: str,
+        status: JobStatus | None = None,
+        *,
+        before: int | None = None,
+        after: int | None = None,
+        limit: int = 50,
+    ) -> JobPage:
+        """One page of the endpoint's retained jobs, newest first, optionally of one status.
+
+        Keyset paging on :attr:`~pitstop.models.JobSummary.seq` (never an offset), so every
+        page costs the same however many jobs are retained: ``before`` gives the ``limit``
+        jobs just older than that seq, ``after`` the ``limit`` jobs just newer (still listed
+        newest first), neither the newest. The page's ``older`` / ``newer`` cursors are set
+        when a page in that direction may exist.
+        """
+
+    @abc.abstractmethod
+    async def events(self, job_id: str) -> list[JobEvent]:
+        """The job's timeline, oldest first (empty for an unknown job)."""
+
+    @abc.abstractmethod
+    async def stats(
+        self, endpoint: str, since: float, until: float, step: int = 60
+    ) -> list[StatBucket]:
+        """The endpoint's non-empty buckets from ``since`` to ``until``, oldest first.
+
+        ``step`` (a multiple of 60 seconds) merges the minutes into buckets that start at
+        multiples of ``step`` (the first one holds ``since``). Reading a day at
+        :data:`~pitstop.storage.stats.ROLLUP_S` costs about a hundred buckets, not 1,440.
+        """

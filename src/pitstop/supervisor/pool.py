@@ -96,6 +96,9 @@ class Pool:
         self.workers: list[WorkerProcess] = []
         self.exits: list[ExitRecord] = []
         self.spawned = 0
+        self.restarts = 0
+        """Workers replaced after exiting on their own (crash or refresh); the dashboard shows
+        it through ``PITSTOP_WORKER_RESTARTS``."""
         self.events: asyncio.Queue[Event] = asyncio.Queue()
         self._prefix = secrets.token_hex(3)
         self._numbers = itertools.count(1)
@@ -199,6 +202,7 @@ class Pool:
             self.log(f"{worker.label} stopped ({describe_exit(event.code)})")
             return
         self._spare_ids.append(worker.worker_id)
+        self.restarts += 1
         delay = self.policy.record(record)
         self._next_spawn_at = max(self._next_spawn_at, time.monotonic() + delay)
         if record.clean:
@@ -353,7 +357,7 @@ class Pool:
             env = {**self.env_for(worker_id), **(gpu_environment(devices) if devices else {})}
             worker = await spawn(
                 self.sup.handler_path,
-                env,
+                {**env, "PITSTOP_WORKER_RESTARTS": str(self.restarts)},
                 worker_id=worker_id,
                 label=label,
                 transcript=transcript,

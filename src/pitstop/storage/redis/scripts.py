@@ -14,6 +14,22 @@ computed here is written back with ``%.17g`` so it round-trips (see :mod:`.keys`
 
 from __future__ import annotations
 
+from pitstop.storage.stats import (
+    LUA_MS_BIN,
+    MAX_EVENTS,
+    MAX_PROGRESS_EVENTS,
+    ROLLUP_S,
+    STATS_KEEP_S,
+)
+
+CONSTANTS = f"""
+local MAX_EVENTS = {MAX_EVENTS}
+local MAX_PROGRESS_EVENTS = {MAX_PROGRESS_EVENTS}
+local STATS_KEEP_MS = {STATS_KEEP_S * 1000}
+local ROLLUP_S = {ROLLUP_S}
+{LUA_MS_BIN}"""
+"""Limits shared with :mod:`pitstop.storage.stats`, and its histogram bin function."""
+
 PREAMBLE = r"""
 local P = ARGV[1]
 local GRACE = tonumber(ARGV[2])
@@ -31,11 +47,49 @@ local function retention(jk)
   return tonumber(ARGV[3])
 end
 
+-- Job pages: one zset per status and endpoint, member id, score the enqueue number.
+local function page_key(status, ep) return key('bystatus', status .. ':' .. ep) end
+
 local function move(jk, ep, old, new)
   redis.call('HSET', jk, 'st', new)
   local ck = key('counts', ep)
   redis.call('HINCRBY', ck, old, -1)
   redis.call('HINCRBY', ck, new, 1)
+  local qm = redis.call('HGET', jk, 'qm')
+  local id = string.sub(qm, 18)
+  redis.call('ZREM', page_key(old, ep), id)
+  redis.call('ZADD', page_key(new, ep), tonumber(string.sub(qm, 1, 16)), id)
+end
+
+-- Timeline: a list of JSON objects {s: seq, t: time text, k: kind, w, n: attempt, d}.
+local function event(id, at, kind, worker, attempt, detail)
+  local ek = key('events', id)
+  local n = redis.call('LLEN', ek)
+  local cap = MAX_EVENTS
+  if kind == 'progress' then cap = MAX_PROGRESS_EVENTS end
+  if n >= cap then return end
+  redis.call('RPUSH', ek, cjson.encode({s = n, t = at, k = kind, w = worker,
+                                        n = tonumber(attempt), d = detail}))
+  local ttl = redis.call('PTTL', key('job', id))
+  if ttl > 0 then redis.call('PEXPIRE', ek, ttl) end
+end
+
+-- Statistics: the job's status, delay and execution bins in its endpoint's minute bucket.
+local function tally(jk, ep, status, now)
+  local f = redis.call('HMGET', jk, 'cr', 'sa')
+  local t = tonumber(now)
+  local fields = {status}
+  if f[2] then
+    local sa = tonumber(f[2])
+    fields[2] = 'd' .. ms_bin((sa - tonumber(f[1])) * 1000)
+    fields[3] = 'x' .. ms_bin((t - sa) * 1000)
+  end
+  for _, width in ipairs({{'stats', 60}, {'stats15', ROLLUP_S}}) do
+    local start = string.format('%d', math.floor(t / width[2]) * width[2])
+    local sk = key(width[1], start .. ':' .. ep)
+    for _, name in ipairs(fields) do redis.call('HINCRBY', sk, name, 1) end
+    redis.call('PEXPIRE', sk, STATS_KEEP_MS)
+  end
 end
 
 local function add_retry(jk, ep)
@@ -71,6 +125,7 @@ local function expire_after(id, seconds)
   redis.call('PEXPIRE', key('chunks', id), ms)
   redis.call('PEXPIRE', key('logs', id), ms)
   redis.call('PEXPIRE', key('whjob', id), ms)
+  redis.call('PEXPIRE', key('events', id), ms)
 end
 
 local function persist(id)
@@ -78,6 +133,7 @@ local function persist(id)
   redis.call('PERSIST', key('chunks', id))
   redis.call('PERSIST', key('logs', id))
   redis.call('PERSIST', key('whjob', id))
+  redis.call('PERSIST', key('events', id))
 end
 
 local function push_stop(worker, id)
@@ -133,6 +189,7 @@ local function end_job(jk, id, ep, old, new, now, keep, why, hook)
   redis.call('HSET', jk, 'fa', now, 'exp', exp, 'why', why)
   unlease(jk, id)
   redis.call('ZADD', key('retain'), exp, id)
+  tally(jk, ep, new, now)
   if hook then outbox(jk, id, now, keep) end
   expire_after(id, keep)
   wake('job:' .. id)
@@ -183,6 +240,10 @@ redis.call('ZADD', key('recent', ep), cr, qm)
 redis.call('ZADD', key('recent'), cr, qm)
 redis.call('HINCRBY', key('counts', ep), 'IN_QUEUE', 1)
 redis.call('SADD', key('endpoints'), ep)
+redis.call('ZADD', page_key('IN_QUEUE', ep), tonumber(string.sub(qm, 1, 16)), id)
+local submitted = nil
+if redis.call('HGET', jk, 'sync') == '1' then submitted = 'runsync' end
+event(id, cr, 'submitted', nil, nil, submitted)
 requeue(jk, id, ep)
 wake('job:' .. id)
 return 'ok'
@@ -211,8 +272,9 @@ for _, qn in ipairs({'q', 'qlow'}) do
         redis.call('ZREM', qk, qm)
         redis.call('ZREM', key('ttl'), id)
         move(jk, ep, 'IN_QUEUE', 'IN_PROGRESS')
-        redis.call('HINCRBY', jk, 'att', 1)
+        local att = redis.call('HINCRBY', jk, 'att', 1)
         redis.call('HSET', jk, 'wk', worker, 'lease', lease, 'sa', now)
+        event(id, now, 'taken', worker, att, nil)
         redis.call('ZADD', key('leases'), lease, id)
         if f[3] then
           redis.call('ZADD', key('runs'), num(tnow + tonumber(f[3]) / 1000), id)
@@ -266,6 +328,7 @@ local jk = key('job', id)
 local r = fence(jk, ARGV[6], ARGV[7], 'ignored')
 if r ~= 'ok' then return r end
 redis.call('HSET', jk, 'prog', ARGV[8], 'hprog', '1')
+event(id, ARGV[9], 'progress', ARGV[6], redis.call('HGET', jk, 'att'), ARGV[10])
 wake('job:' .. id)
 return 'accepted'
 """
@@ -276,8 +339,10 @@ local jk = key('job', id)
 local r = fence(jk, ARGV[6], ARGV[7], 'ignored')
 if r ~= 'ok' then return r end
 local ck = key('chunks', id)
-for i = 8, #ARGV do redis.call('RPUSH', ck, ARGV[i]) end
-redis.call('HINCRBY', jk, 'nch', #ARGV - 7)
+for i = 9, #ARGV do redis.call('RPUSH', ck, ARGV[i]) end
+if redis.call('HINCRBY', jk, 'nch', #ARGV - 8) == #ARGV - 8 then
+  event(id, ARGV[8], 'first_chunk', ARGV[6], redis.call('HGET', jk, 'att'), nil)
+end
 wake('job:' .. id)
 return 'accepted'
 """
@@ -300,19 +365,22 @@ end
 redis.call('HSET', jk, 'spod', ARGV[15])
 local ep = redis.call('HGET', jk, 'ep')
 end_job(jk, id, ep, 'IN_PROGRESS', status, now, keep, 'worker', true)
+event(id, now, 'finished', ARGV[6], redis.call('HGET', jk, 'att'), status)
 return 'accepted'
 """
 
 CANCEL = r"""
 local id, now = ARGV[5], ARGV[6]
 local jk = key('job', id)
-local f = redis.call('HMGET', jk, 'st', 'ep', 'wk')
+local f = redis.call('HMGET', jk, 'st', 'ep', 'wk', 'att')
 if not f[1] then return {} end
 if f[1] == 'IN_QUEUE' then
   unqueue(jk, id, f[2])
   end_job(jk, id, f[2], 'IN_QUEUE', 'CANCELLED', now, retention(jk), 'cancel', true)
+  event(id, now, 'cancelled', nil, nil, nil)
 elseif f[1] == 'IN_PROGRESS' then
   end_job(jk, id, f[2], 'IN_PROGRESS', 'CANCELLED', now, retention(jk), 'cancel', true)
+  event(id, now, 'cancelled', f[3], f[4], nil)
   push_stop(f[3], id)
 end
 return redis.call('HGETALL', jk)
@@ -334,6 +402,7 @@ if f[1] == 'FAILED' or f[1] == 'TIMED_OUT' then
   add_retry(jk, f[2])
   move(jk, f[2], f[1], 'IN_QUEUE')
   requeue(jk, id, f[2])
+  event(id, now, 'retried', nil, nil, nil)
   wake('job:' .. id)
 end
 return redis.call('HGETALL', jk)
@@ -352,6 +421,7 @@ for _, qn in ipairs({'q', 'qlow'}) do
     if redis.call('HGET', jk, 'st') == 'IN_QUEUE' then
       redis.call('ZREM', key('ttl'), id)
       end_job(jk, id, ep, 'IN_QUEUE', 'CANCELLED', now, retention(jk), 'cancel', true)
+      event(id, now, 'cancelled', nil, nil, 'purged')
       n = n + 1
     end
   end
@@ -398,10 +468,11 @@ for _, id in ipairs(ids) do
   elseif tonumber(f[4]) < tnow then
     local used = tonumber(f[3]) - tonumber(f[5] or '0')
     if used >= maxa then
-      redis.call('HSET', jk, 'err', 'worker ' .. (f[6] or '?') ..
-        ' was lost (lease expired) on attempt ' .. f[3] .. '; giving up after ' .. used ..
-        ' of ' .. ARGV[6] .. ' attempts')
+      local why = 'worker ' .. (f[6] or '?') .. ' was lost (lease expired) on attempt ' ..
+        f[3] .. '; giving up after ' .. used .. ' of ' .. ARGV[6] .. ' attempts'
+      redis.call('HSET', jk, 'err', why)
       end_job(jk, id, f[2], 'IN_PROGRESS', 'FAILED', now, retention(jk), 'lost', true)
+      event(id, now, 'lost', f[6], f[3], why)
       failed[#failed + 1] = id
     else
       unlease(jk, id)
@@ -409,6 +480,7 @@ for _, id in ipairs(ids) do
       add_retry(jk, f[2])
       move(jk, f[2], 'IN_PROGRESS', 'IN_QUEUE')
       requeue(jk, id, f[2])
+      event(id, now, 'requeued', f[6], f[3], nil)
       wake('job:' .. id)
       requeued[#requeued + 1] = id
     end
@@ -427,9 +499,10 @@ for _, id in ipairs(qids) do
   local f = redis.call('HMGET', jk, 'st', 'ep', 'pttl')
   if f[1] == 'IN_QUEUE' then
     unqueue(jk, id, f[2])
-    redis.call('HSET', jk, 'err', 'job TTL of ' .. (f[3] or '?') ..
-      ' ms expired before a worker took it')
+    local why = 'job TTL of ' .. (f[3] or '?') .. ' ms expired before a worker took it'
+    redis.call('HSET', jk, 'err', why)
     end_job(jk, id, f[2], 'IN_QUEUE', 'TIMED_OUT', now, keep, 'timeout', true)
+    event(id, now, 'timed_out', nil, nil, why)
     timed[#timed + 1] = id
   end
 end
@@ -437,10 +510,12 @@ local rids = redis.call('ZRANGEBYSCORE', key('runs'), '-inf', now, 'LIMIT', 0, l
 for _, id in ipairs(rids) do
   local jk = key('job', id)
   redis.call('ZREM', key('runs'), id)
-  local f = redis.call('HMGET', jk, 'st', 'ep', 'pexec', 'wk')
+  local f = redis.call('HMGET', jk, 'st', 'ep', 'pexec', 'wk', 'att')
   if f[1] == 'IN_PROGRESS' then
-    redis.call('HSET', jk, 'err', 'execution timeout of ' .. (f[3] or '?') .. ' ms exceeded')
+    local why = 'execution timeout of ' .. (f[3] or '?') .. ' ms exceeded'
+    redis.call('HSET', jk, 'err', why)
     end_job(jk, id, f[2], 'IN_PROGRESS', 'TIMED_OUT', now, keep, 'timeout', true)
+    event(id, now, 'timed_out', f[4], f[5], why)
     push_stop(f[4], id)
     timed[#timed + 1] = id
   end
@@ -463,7 +538,9 @@ for _, id in ipairs(ids) do
         redis.call('DEL', key('wh', did))
       end
     end
-    redis.call('DEL', jk, key('chunks', id), key('logs', id), key('whjob', id))
+    redis.call('DEL', jk, key('chunks', id), key('logs', id), key('whjob', id),
+               key('events', id))
+    redis.call('ZREM', page_key(f[1], f[2]), id)
     redis.call('ZREM', key('recent', f[2]), f[3])
     redis.call('ZREM', key('recent'), f[3])
     local ck = key('counts', f[2])
@@ -496,7 +573,11 @@ WEBHOOK_ATTEMPTED = r"""
 local did, ok, herr, err, nxt = ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9]
 local dk = key('wh', did)
 if redis.call('EXISTS', dk) == 0 then return 0 end
-redis.call('HINCRBY', dk, 'att', 1)
+local calls = redis.call('HINCRBY', dk, 'att', 1)
+local hook = redis.call('HMGET', dk, 'job', 'url')
+local said = ARGV[11]
+if ok == '1' then said = 'delivered to ' .. hook[2] end
+event(hook[1], ARGV[10], 'webhook', nil, calls, said)
 if herr == '1' and ok ~= '1' then
   redis.call('HSET', dk, 'err', err)
 else
@@ -553,12 +634,14 @@ local wk, sk, vk = key('workers', ep), key('wseen', ep), key('wver', ep)
 redis.call('HSET', wk, worker, ids)
 redis.call('ZADD', sk, now, worker)
 if hver == '1' then redis.call('HSET', vk, worker, ver) end
+if ARGV[12] == '1' then redis.call('HSET', key('wmeta', ep), worker, ARGV[13]) end
 redis.call('SADD', key('endpoints'), ep)
 local old = redis.call('ZRANGEBYSCORE', sk, '-inf', '(' .. num(tonumber(now) - tonumber(ARGV[11])),
                        'LIMIT', 0, 100)
 for _, w in ipairs(old) do
   redis.call('HDEL', wk, w)
   redis.call('HDEL', vk, w)
+  redis.call('HDEL', key('wmeta', ep), w)
   redis.call('ZREM', sk, w)
 end
 return 1
@@ -572,7 +655,7 @@ return ids
 """
 
 SCRIPTS: dict[str, str] = {
-    name: PREAMBLE + body
+    name: CONSTANTS + PREAMBLE + body
     for name, body in {
         "enqueue": ENQUEUE,
         "claim": CLAIM,

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
@@ -53,16 +54,21 @@ from pitstop.models import (
     Chunk,
     Fence,
     Job,
+    JobEvent,
+    JobPage,
     JobStatus,
     LogLine,
     NewJob,
     Outcome,
     Result,
+    StatBucket,
     SweepReport,
     WebhookDelivery,
     WorkerInfo,
+    WorkerMeta,
 )
 from pitstop.storage.base import Store, Watch
+from pitstop.storage.redis import console
 from pitstop.storage.redis.keys import (
     QM_PREFIX_LEN,
     attempt_arg,
@@ -79,6 +85,7 @@ from pitstop.storage.redis.outage import guard_outages, is_outage, unavailable
 from pitstop.storage.redis.pipe import AutoPipeline, InFlightLost, connection_class
 from pitstop.storage.redis.scripts import SCRIPTS
 from pitstop.storage.redis.wake import Wakeups
+from pitstop.storage.stats import decode_meta, encode_meta, short_text, webhook_failure
 
 aioredis: Any
 try:
@@ -425,20 +432,38 @@ class RedisStore(Store):
         return released
 
     async def set_progress(
-        self, job_id: str, worker_id: str, attempt: int | None, progress: JSON
+        self,
+        job_id: str,
+        worker_id: str,
+        attempt: int | None,
+        progress: JSON,
+        now: float | None = None,
     ) -> Outcome:
         text = encode_value(progress, "progress")
-        return Outcome(
-            await self._call("set_progress", job_id, worker_id, attempt_arg(attempt), text)
+        answer = await self._call(
+            "set_progress",
+            job_id,
+            worker_id,
+            attempt_arg(attempt),
+            text,
+            _clock(now),
+            short_text(text),
         )
+        return Outcome(answer)
 
     async def append_chunk(
-        self, job_id: str, worker_id: str, attempt: int | None, output: JSON
+        self,
+        job_id: str,
+        worker_id: str,
+        attempt: int | None,
+        output: JSON,
+        now: float | None = None,
     ) -> Outcome:
         text = encode_value(output, "stream output")
-        return Outcome(
-            await self._call("append_chunks", job_id, worker_id, attempt_arg(attempt), text)
+        answer = await self._call(
+            "append_chunks", job_id, worker_id, attempt_arg(attempt), _clock(now), text
         )
+        return Outcome(answer)
 
     async def finish(
         self,
@@ -470,7 +495,13 @@ class RedisStore(Store):
         return sorted(set(await self._call("pop_stops", worker_id)))
 
     async def record_ping(
-        self, endpoint: str, worker_id: str, job_ids: Sequence[str], now: float, version: str | None
+        self,
+        endpoint: str,
+        worker_id: str,
+        job_ids: Sequence[str],
+        now: float,
+        version: str | None,
+        meta: WorkerMeta | None = None,
     ) -> None:
         await self._call(
             "record_ping",
@@ -481,6 +512,8 @@ class RedisStore(Store):
             version is not None,
             version or "",
             self.worker_ttl_s,
+            meta is not None,
+            encode_meta(meta) or "",
         )
 
     async def workers(self, endpoint: str, seen_since: float) -> list[WorkerInfo]:
@@ -491,13 +524,23 @@ class RedisStore(Store):
         if not seen:
             return []
         ids, ats = seen[::2], seen[1::2]
-        jobs, versions = await asyncio.gather(
+        jobs, versions, metas = await asyncio.gather(
             self._command("HMGET", self._key("workers", endpoint), *ids),
             self._command("HMGET", self._key("wver", endpoint), *ids),
+            self._command("HMGET", self._key("wmeta", endpoint), *ids),
         )
         infos = [
-            WorkerInfo(worker_id, endpoint, float(at), tuple(json.loads(held or "[]")), version)
-            for worker_id, at, held, version in zip(ids, ats, jobs, versions, strict=True)
+            WorkerInfo(
+                worker_id,
+                endpoint,
+                float(at),
+                tuple(json.loads(held or "[]")),
+                version,
+                decode_meta(meta),
+            )
+            for worker_id, at, held, version, meta in zip(
+                ids, ats, jobs, versions, metas, strict=True
+            )
         ]
         return sorted(infos, key=lambda info: info.id)
 
@@ -537,7 +580,12 @@ class RedisStore(Store):
         return [decode_delivery(row) for row in rows]
 
     async def webhook_attempted(
-        self, delivery_id: str, ok: bool, error: str | None, next_at: float | None
+        self,
+        delivery_id: str,
+        ok: bool,
+        error: str | None,
+        next_at: float | None,
+        now: float | None = None,
     ) -> None:
         await self._call(
             "webhook_attempted",
@@ -546,6 +594,8 @@ class RedisStore(Store):
             error is not None,
             error or "",
             "" if next_at is None else fnum(next_at),
+            _clock(now),
+            webhook_failure(error, next_at),
         )
 
     async def webhook_deliveries(self, job_id: str) -> list[WebhookDelivery]:
@@ -593,6 +643,34 @@ class RedisStore(Store):
                 pipe.hgetall(self._key("job", job_id))
             rows = await pipe.execute()
         return [decode_job(row) if row else None for row in rows]
+
+    # -- console -----------------------------------------------------------------------------
+
+    async def job_page(
+        self,
+        endpoint: str,
+        status: JobStatus | None = None,
+        *,
+        before: int | None = None,
+        after: int | None = None,
+        limit: int = 50,
+    ) -> JobPage:
+        return await console.job_page(
+            self._redis(), self.prefix, endpoint, status, before, after, limit
+        )
+
+    async def events(self, job_id: str) -> list[JobEvent]:
+        return await console.events(self._redis(), self.prefix, job_id)
+
+    async def stats(
+        self, endpoint: str, since: float, until: float, step: int = 60
+    ) -> list[StatBucket]:
+        return await console.stats(self._redis(), self.prefix, endpoint, since, until, step)
+
+
+def _clock(now: float | None) -> float:
+    """The caller's time, or the wall clock (for primitives whose ``now`` is optional)."""
+    return time.time() if now is None else now
 
 
 async def _close_all(*clients: Any) -> None:

@@ -16,6 +16,7 @@ from pitstop.errors import IdempotencyConflict, QueueFull, StorageError
 from pitstop.models import (
     RETRYABLE_STATES,
     Chunk,
+    EventKind,
     Idempotency,
     Job,
     JobStatus,
@@ -23,6 +24,7 @@ from pitstop.models import (
     Outcome,
 )
 from pitstop.storage.base import job_key, queue_key, stop_key
+from pitstop.storage.sqlite.events import add_event, job_ended
 from pitstop.storage.sqlite.rows import (
     JOB_COLUMNS,
     end_job,
@@ -86,6 +88,9 @@ def enqueue(
             "VALUES (?, ?, ?, ?)",
             (job.endpoint, job.idempotency.key, job.id, job.idempotency.fingerprint),
         )
+    add_event(
+        tx, job.id, EventKind.SUBMITTED, job.created_at, detail="runsync" if job.sync else None
+    )
     tx.notify(queue_key(job.endpoint), job_key(job.id))
     return job.queued()
 
@@ -150,6 +155,7 @@ def retry(tx: Tx, job_id: str, now: float) -> Job | None:
         "THEN NULL ELSE ? + ttl_ms / 1000.0 END WHERE id = ?",
         (now, job_id),
     )
+    add_event(tx, job_id, EventKind.RETRIED, now)
     tx.notify(queue_key(row[1]), job_key(job_id))
     return fetch_job(tx, job_id)
 
@@ -262,6 +268,8 @@ def claim(tx: Tx, endpoint: str, worker_id: str, n: int, lease_s: float, now: fl
     order = {seq: i for i, seq in enumerate(seqs)}
     rows.sort(key=lambda row: order[row[0]])
     jobs = [row_to_job(row[1:]) for row in rows]
+    for job in jobs:
+        add_event(tx, job.id, EventKind.TAKEN, now, worker_id, job.attempt)
     tx.notify(*(job_key(job.id) for job in jobs))
     return jobs
 
@@ -321,22 +329,27 @@ def refusal(tx: Tx, job_id: str, worker_id: str, attempt: int | None, finishing:
     return Outcome.IGNORED
 
 
-def set_progress(tx: Tx, job_id: str, worker_id: str, attempt: int | None, text: str) -> Outcome:
+def set_progress(
+    tx: Tx, job_id: str, worker_id: str, attempt: int | None, text: str, now: float
+) -> Outcome:
     """Record the latest progress value of the running attempt."""
-    cursor = tx.conn.execute(
-        f"UPDATE jobs SET progress = ?, has_progress = 1 {HELD}",
+    row = tx.one(
+        f"UPDATE jobs SET progress = ?, has_progress = 1 {HELD} RETURNING attempt",
         (text, *held(job_id, worker_id, attempt)),
     )
-    if cursor.rowcount != 1:
+    if row is None:
         return refusal(tx, job_id, worker_id, attempt, False)
+    add_event(tx, job_id, EventKind.PROGRESS, now, worker_id, row[0], text)
     tx.notify(job_key(job_id))
     return Outcome.ACCEPTED
 
 
-def append_chunk(tx: Tx, job_id: str, worker_id: str, attempt: int | None, text: str) -> Outcome:
+def append_chunk(
+    tx: Tx, job_id: str, worker_id: str, attempt: int | None, text: str, now: float
+) -> Outcome:
     """Append one stream chunk with the next dense sequence number."""
     row = tx.one(
-        f"UPDATE jobs SET chunk_count = chunk_count + 1 {HELD} RETURNING chunk_count - 1",
+        f"UPDATE jobs SET chunk_count = chunk_count + 1 {HELD} RETURNING chunk_count - 1, attempt",
         held(job_id, worker_id, attempt),
     )
     if row is None:
@@ -344,6 +357,8 @@ def append_chunk(tx: Tx, job_id: str, worker_id: str, attempt: int | None, text:
     tx.conn.execute(
         "INSERT INTO chunks (job_id, seq, output) VALUES (?, ?, ?)", (job_id, row[0], text)
     )
+    if row[0] == 0:
+        add_event(tx, job_id, EventKind.FIRST_CHUNK, now, worker_id, row[1])
     tx.notify(job_key(job_id))
     return Outcome.ACCEPTED
 
@@ -364,7 +379,8 @@ def finish(
     row = tx.one(
         "UPDATE jobs SET status = ?, output = ?, has_output = ?, error = ?, stop_pod = ?, "
         "finished_at = ?, lease_expires_at = NULL, run_deadline = NULL, end_reason = 'finish', "
-        f"retain_until = MAX(COALESCE(retain_until, 0), ?) {HELD} RETURNING webhook",
+        f"retain_until = MAX(COALESCE(retain_until, 0), ?) {HELD} "
+        "RETURNING webhook, endpoint, created_at, started_at, attempt",
         (
             status.value,
             output_text,
@@ -378,7 +394,10 @@ def finish(
     )
     if row is None:
         return refusal(tx, job_id, worker_id, attempt, True)
-    if row[0] is not None:
+    webhook, endpoint, created_at, started_at, held_attempt = row
+    add_event(tx, job_id, EventKind.FINISHED, now, worker_id, held_attempt, status.value)
+    job_ended(tx, endpoint, status, created_at, started_at, now)
+    if webhook is not None:
         queue_webhook(tx, job_id, now)
     tx.notify(job_key(job_id))
     return Outcome.ACCEPTED

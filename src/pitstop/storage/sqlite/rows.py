@@ -14,6 +14,7 @@ from typing import Any
 
 from pitstop.models import JSON, Job, JobStatus, Policy
 from pitstop.storage.base import job_key
+from pitstop.storage.sqlite.events import ended_without_result
 from pitstop.storage.sqlite.writer import Tx
 
 try:
@@ -126,12 +127,15 @@ def end_job(
     Clears the lease, starts retention (never shortening a longer ``set_retention``), queues
     the webhook and notifies the job key, all in the caller's transaction.
     """
-    tx.conn.execute(
+    row = tx.one(
         "UPDATE jobs SET status = ?, finished_at = ?, lease_expires_at = NULL, "
         "run_deadline = NULL, end_reason = ?, error = COALESCE(?, error), "
-        "retain_until = MAX(COALESCE(retain_until, 0), ?) WHERE id = ?",
+        "retain_until = MAX(COALESCE(retain_until, 0), ?) WHERE id = ? "
+        "RETURNING endpoint, created_at, started_at, worker_id, attempt",
         (status.value, now, reason, error, now + retention_s, job_id),
     )
+    if row is not None:
+        ended_without_result(tx, job_id, status, now, reason, error, row)
     if has_webhook:
         queue_webhook(tx, job_id, now)
     tx.notify(job_key(job_id))

@@ -6,7 +6,8 @@ newer pitstop is refused rather than misread.
 
 Indexes are few on purpose (each one costs every insert and transition): claim order, the
 running set (lease expiry; execution deadlines are found by scanning it), queue deadlines,
-retention, and ``(endpoint, rowid)`` for listings, which go newest-first by insertion order.
+retention, and ``(endpoint, rowid)`` / ``(endpoint, status, rowid)`` for job pages, which go
+newest-first by insertion order.
 
 Per-status job counts for ``/health`` are kept up to date by triggers in ``job_counts`` so
 ``counts`` stays O(1) however many finished jobs are retained.
@@ -18,7 +19,7 @@ import sqlite3
 
 from pitstop.errors import StorageError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _V1 = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -145,6 +146,34 @@ CREATE INDEX webhooks_job ON webhooks (job_id);
 """
 
 _V2 = """
+ALTER TABLE workers ADD COLUMN meta TEXT;
+
+CREATE INDEX jobs_endpoint_status ON jobs (endpoint, status);
+
+CREATE TABLE job_events (
+    job_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    at REAL NOT NULL,
+    kind TEXT NOT NULL,
+    worker_id TEXT,
+    attempt INTEGER,
+    detail TEXT,
+    PRIMARY KEY (job_id, seq)
+) WITHOUT ROWID;
+
+CREATE TABLE job_stats (
+    endpoint TEXT NOT NULL,
+    minute INTEGER NOT NULL,
+    metric TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (endpoint, minute, metric)
+) WITHOUT ROWID;
+"""
+"""Version 2: job timelines, per-minute statistics, worker process details, and the
+``(endpoint, status)`` index behind status-filtered job pages (see
+:mod:`pitstop.storage.sqlite.events`)."""
+
+_V3 = """
 CREATE TABLE idempotency (
     endpoint TEXT NOT NULL,
     key TEXT NOT NULL,
@@ -154,9 +183,9 @@ CREATE TABLE idempotency (
 ) WITHOUT ROWID;
 CREATE INDEX idempotency_job ON idempotency (job_id);
 """
-"""Version 2: ``Idempotency-Key`` of submissions, forgotten with their job."""
+"""Version 3: ``Idempotency-Key`` of submissions, forgotten with their job."""
 
-_MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2}
+_MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2, 3: _V3}
 """Script that brings a database from version ``n - 1`` to ``n``."""
 
 

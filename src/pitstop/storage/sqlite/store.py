@@ -20,6 +20,7 @@ Options (keyword arguments, also accepted by :meth:`SqliteStore.from_url`):
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, TypeVar
@@ -30,20 +31,25 @@ from pitstop.models import (
     Chunk,
     Fence,
     Job,
+    JobEvent,
+    JobPage,
     JobStatus,
     LogLine,
     NewJob,
     Outcome,
     Result,
+    StatBucket,
     SweepReport,
     WebhookDelivery,
     WorkerInfo,
+    WorkerMeta,
 )
 from pitstop.storage.base import Store, Watch
 from pitstop.storage.notify import Hub
-from pitstop.storage.sqlite import ops, sweep
+from pitstop.storage.sqlite import events, ops, sweep
 from pitstop.storage.sqlite.rows import dumps
 from pitstop.storage.sqlite.writer import Writer
+from pitstop.storage.stats import encode_meta
 
 T = TypeVar("T")
 
@@ -210,17 +216,31 @@ class SqliteStore(Store):
         return result
 
     async def set_progress(
-        self, job_id: str, worker_id: str, attempt: int | None, progress: JSON
+        self,
+        job_id: str,
+        worker_id: str,
+        attempt: int | None,
+        progress: JSON,
+        now: float | None = None,
     ) -> Outcome:
         text = _encode(progress, "progress")
-        result: Outcome = await self._run(ops.set_progress, job_id, worker_id, attempt, text)
+        result: Outcome = await self._run(
+            ops.set_progress, job_id, worker_id, attempt, text, _clock(now)
+        )
         return result
 
     async def append_chunk(
-        self, job_id: str, worker_id: str, attempt: int | None, output: JSON
+        self,
+        job_id: str,
+        worker_id: str,
+        attempt: int | None,
+        output: JSON,
+        now: float | None = None,
     ) -> Outcome:
         text = _encode(output, "stream output")
-        result: Outcome = await self._run(ops.append_chunk, job_id, worker_id, attempt, text)
+        result: Outcome = await self._run(
+            ops.append_chunk, job_id, worker_id, attempt, text, _clock(now)
+        )
         return result
 
     async def finish(
@@ -251,9 +271,23 @@ class SqliteStore(Store):
         return result
 
     async def record_ping(
-        self, endpoint: str, worker_id: str, job_ids: Sequence[str], now: float, version: str | None
+        self,
+        endpoint: str,
+        worker_id: str,
+        job_ids: Sequence[str],
+        now: float,
+        version: str | None,
+        meta: WorkerMeta | None = None,
     ) -> None:
-        await self._run(sweep.record_ping, endpoint, worker_id, list(job_ids), now, version)
+        await self._run(
+            sweep.record_ping,
+            endpoint,
+            worker_id,
+            list(job_ids),
+            now,
+            version,
+            encode_meta(meta),
+        )
 
     async def workers(self, endpoint: str, seen_since: float) -> list[WorkerInfo]:
         result: list[WorkerInfo] = await self._run(sweep.workers, endpoint, seen_since)
@@ -284,9 +318,14 @@ class SqliteStore(Store):
         return result
 
     async def webhook_attempted(
-        self, delivery_id: str, ok: bool, error: str | None, next_at: float | None
+        self,
+        delivery_id: str,
+        ok: bool,
+        error: str | None,
+        next_at: float | None,
+        now: float | None = None,
     ) -> None:
-        await self._run(sweep.webhook_attempted, delivery_id, ok, error, next_at)
+        await self._run(sweep.webhook_attempted, delivery_id, ok, error, next_at, _clock(now))
 
     async def webhook_deliveries(self, job_id: str) -> list[WebhookDelivery]:
         result: list[WebhookDelivery] = await self._run(sweep.webhook_deliveries, job_id)
@@ -308,3 +347,32 @@ class SqliteStore(Store):
     async def read_logs(self, job_id: str, after_seq: int = -1) -> list[LogLine]:
         result: list[LogLine] = await self._run(sweep.read_logs, job_id, after_seq)
         return result
+
+    # -- console -----------------------------------------------------------------------------
+
+    async def job_page(
+        self,
+        endpoint: str,
+        status: JobStatus | None = None,
+        *,
+        before: int | None = None,
+        after: int | None = None,
+        limit: int = 50,
+    ) -> JobPage:
+        result: JobPage = await self._run(events.job_page, endpoint, status, before, after, limit)
+        return result
+
+    async def events(self, job_id: str) -> list[JobEvent]:
+        result: list[JobEvent] = await self._run(events.events, job_id)
+        return result
+
+    async def stats(
+        self, endpoint: str, since: float, until: float, step: int = 60
+    ) -> list[StatBucket]:
+        result: list[StatBucket] = await self._run(events.stats, endpoint, since, until, step)
+        return result
+
+
+def _clock(now: float | None) -> float:
+    """The caller's time, or the wall clock (for primitives whose ``now`` is optional)."""
+    return time.time() if now is None else now

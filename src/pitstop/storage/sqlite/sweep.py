@@ -11,6 +11,7 @@ import json
 from collections.abc import Sequence
 
 from pitstop.models import (
+    EventKind,
     Fence,
     JobStatus,
     LogLine,
@@ -20,9 +21,11 @@ from pitstop.models import (
     WorkerInfo,
 )
 from pitstop.storage.base import job_key, queue_key
+from pitstop.storage.sqlite.events import add_event, prune_stats
 from pitstop.storage.sqlite.ops import HELD, held, queue_stop, refusal
 from pitstop.storage.sqlite.rows import TERMINAL_SQL, end_job
 from pitstop.storage.sqlite.writer import Tx
+from pitstop.storage.stats import decode_meta, webhook_failure
 
 # -- sweeper ---------------------------------------------------------------------------------
 
@@ -53,6 +56,7 @@ def expire_leases(
             "has_progress = 0 WHERE id = ?",
             (job_id,),
         )
+        add_event(tx, job_id, EventKind.REQUEUED, now, worker_id, attempt)
         tx.notify(queue_key(endpoint), job_key(job_id))
         report.requeued.append(job_id)
     return report
@@ -114,11 +118,12 @@ def delete_expired(tx: Tx, now: float, worker_ttl_s: float) -> int:
     for start in range(0, len(ids), 500):
         part = ids[start : start + 500]
         marks = ",".join("?" * len(part))
-        for table in ("chunks", "logs", "stops", "idempotency"):
+        for table in ("chunks", "logs", "stops", "idempotency", "job_events"):
             tx.conn.execute(f"DELETE FROM {table} WHERE job_id IN ({marks})", part)
         tx.conn.execute(f"DELETE FROM webhooks WHERE pending = 0 AND job_id IN ({marks})", part)
         tx.conn.execute(f"DELETE FROM jobs WHERE id IN ({marks})", part)
     tx.conn.execute("DELETE FROM workers WHERE last_seen < ?", (now - worker_ttl_s,))
+    prune_stats(tx, now)
     return len(ids)
 
 
@@ -126,27 +131,35 @@ def delete_expired(tx: Tx, now: float, worker_ttl_s: float) -> int:
 
 
 def record_ping(
-    tx: Tx, endpoint: str, worker_id: str, job_ids: Sequence[str], now: float, version: str | None
+    tx: Tx,
+    endpoint: str,
+    worker_id: str,
+    job_ids: Sequence[str],
+    now: float,
+    version: str | None,
+    meta: str | None,
 ) -> None:
-    """Upsert the worker's registry row."""
+    """Upsert the worker's registry row (``meta``: JSON text, None keeps the stored one)."""
     tx.conn.execute(
-        "INSERT INTO workers (endpoint, id, last_seen, job_ids, version) VALUES (?, ?, ?, ?, ?) "
+        "INSERT INTO workers (endpoint, id, last_seen, job_ids, version, meta) "
+        "VALUES (?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (endpoint, id) DO UPDATE SET last_seen = excluded.last_seen, "
-        "job_ids = excluded.job_ids, version = COALESCE(excluded.version, version)",
-        (endpoint, worker_id, now, json.dumps(list(job_ids)), version),
+        "job_ids = excluded.job_ids, version = COALESCE(excluded.version, version), "
+        "meta = COALESCE(excluded.meta, meta)",
+        (endpoint, worker_id, now, json.dumps(list(job_ids)), version, meta),
     )
 
 
 def workers(tx: Tx, endpoint: str, seen_since: float) -> list[WorkerInfo]:
     """Workers of the endpoint seen at or after ``seen_since``, by id."""
     rows = tx.all(
-        "SELECT id, last_seen, job_ids, version FROM workers "
+        "SELECT id, last_seen, job_ids, version, meta FROM workers "
         "WHERE endpoint = ? AND last_seen >= ? ORDER BY id",
         (endpoint, seen_since),
     )
     return [
-        WorkerInfo(worker_id, endpoint, seen, tuple(json.loads(ids)), version)
-        for worker_id, seen, ids, version in rows
+        WorkerInfo(worker_id, endpoint, seen, tuple(json.loads(ids)), version, decode_meta(meta))
+        for worker_id, seen, ids, version, meta in rows
     ]
 
 
@@ -194,7 +207,7 @@ def due_webhooks(tx: Tx, now: float, limit: int, lease_s: float) -> list[Webhook
 
 
 def webhook_attempted(
-    tx: Tx, delivery_id: str, ok: bool, error: str | None, next_at: float | None
+    tx: Tx, delivery_id: str, ok: bool, error: str | None, next_at: float | None, now: float
 ) -> None:
     """Record one attempt: delivered, retry at ``next_at``, or given up (``next_at`` None).
 
@@ -217,12 +230,24 @@ def webhook_attempted(
             "UPDATE webhooks SET attempts = attempts + 1, pending = 0, last_error = ? WHERE id = ?",
             (error, delivery_id),
         )
+    _webhook_event(tx, delivery_id, ok, error, next_at, now)
     if ok or next_at is None:  # settled: drop it if its job was deleted meanwhile
         tx.conn.execute(
             "DELETE FROM webhooks WHERE id = ? "
             "AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.id = webhooks.job_id)",
             (delivery_id,),
         )
+
+
+def _webhook_event(
+    tx: Tx, delivery_id: str, ok: bool, error: str | None, next_at: float | None, now: float
+) -> None:
+    row = tx.one("SELECT job_id, attempts, url FROM webhooks WHERE id = ?", (delivery_id,))
+    if row is None:
+        return
+    job_id, attempts, url = row
+    detail = f"delivered to {url}" if ok else webhook_failure(error, next_at)
+    add_event(tx, job_id, EventKind.WEBHOOK, now, None, attempts, detail)
 
 
 def webhook_deliveries(tx: Tx, job_id: str) -> list[WebhookDelivery]:
