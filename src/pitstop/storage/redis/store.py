@@ -284,7 +284,7 @@ class RedisStore(Store):
             answer = await self._enqueue_again(job.id, args)
         kind, _, held = answer.partition(":")
         if kind in ("existing", "conflict"):
-            return await self._idempotent(job, kind, held)
+            return await self._idempotent(job, kind, held, max_queue)
         if answer == "duplicate":
             raise StorageError(f"duplicate job id {job.id!r}")
         if answer == "full":
@@ -293,7 +293,7 @@ class RedisStore(Store):
             )
         return job.queued()
 
-    async def _idempotent(self, job: NewJob, kind: str, held: str) -> Job:
+    async def _idempotent(self, job: NewJob, kind: str, held: str, max_queue: int | None) -> Job:
         """The job already holding the submission's idempotency key (409 on another body)."""
         if held == job.id:  # our own submit, answered again after a lost connection
             return job.queued() if (found := await self.get(held)) is None else found
@@ -305,7 +305,7 @@ class RedisStore(Store):
             )
         found = await self.get(held)
         if found is None:  # deleted after its retention a moment ago: the key is free again
-            return await self.enqueue(job)
+            return await self.enqueue(job, max_queue=max_queue)
         return found
 
     async def _enqueue_again(self, job_id: str, args: tuple[Any, ...]) -> str:
