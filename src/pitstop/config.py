@@ -166,6 +166,10 @@ class ServerConfig:
     retention_run_s: float = 1800.0
     retention_sync_s: float = 60.0
     default_execution_timeout_ms: int = 600_000
+    endpoint_execution_timeout_ms: dict[str, int] = field(default_factory=dict)
+    """Endpoint id -> the default execution timeout of its jobs, in place of
+    ``default_execution_timeout_ms`` (``execution_timeout_ms`` of a ``pitstop.toml``
+    endpoint)."""
     default_ttl_ms: int = 86_400_000
     max_run_body: int = 10 * 1024 * 1024
     max_runsync_body: int = 20 * 1024 * 1024
@@ -279,3 +283,8 @@ class SupervisorConfig:
     reserves those devices for this endpoint; ``all`` shares the devices nobody reserved."""
     gpus_per_worker: int = 1
     """Devices each worker process gets (``CUDA_VISIBLE_DEVICES``), never shared."""
+    gpu_telemetry_interval: float = 5.0
+    """Seconds between readings of the workers' GPUs (with NVML), reported to the server."""
+    execution_timeout_ms: int | None = None
+    """``pitstop serve``: the execution timeout of this endpoint's jobs that set no
+    ``policy.executionTimeout`` (None: the server's ``default_execution_timeout_ms``)."""

@@ -41,6 +41,10 @@ ACTIVE_STATES: frozenset[JobStatus] = frozenset({JobStatus.IN_QUEUE, JobStatus.I
 RETRYABLE_STATES: frozenset[JobStatus] = frozenset({JobStatus.FAILED, JobStatus.TIMED_OUT})
 
 
+MAX_POLICY_MS = 2**53 - 1
+"""Largest ``executionTimeout`` / ``ttl`` accepted (exact as a float; about 285,000 years)."""
+
+
 @dataclass(frozen=True)
 class Policy:
     """Per-job limits from the submit body's ``policy`` (RunPod's names, in milliseconds)."""
@@ -216,6 +220,29 @@ class WorkerMeta:
     """The GPUs assigned to the process (``CUDA_VISIBLE_DEVICES``), once a supervisor does."""
 
 
+STALE_SAMPLES = 3
+"""A GPU sample older than this many of its supervisor's intervals is no longer current."""
+MIN_FRESH_S = 1.0
+"""...and no sample goes stale sooner than this (short test intervals, a slow scrape)."""
+
+
+@dataclass(frozen=True)
+class GpuSample:
+    """The latest readings of a worker's GPUs, as its supervisor last reported them."""
+
+    at: float
+    """When the server received them (its clock, UNIX seconds)."""
+    interval: float
+    """Seconds between the supervisor's samples: how soon a newer one is due."""
+    devices: tuple[dict[str, JSON], ...]
+    """One reading per device: ``index``, ``name``, ``utilization`` (percent),
+    ``memoryUsed``, ``memoryTotal`` (bytes), ``temperature`` (Celsius); None where unknown."""
+
+    def current(self, now: float) -> bool:
+        """False once the supervisor missed a few samples (stopped, lost, or the worker gone)."""
+        return now - self.at <= max(STALE_SAMPLES * self.interval, MIN_FRESH_S)
+
+
 @dataclass(frozen=True)
 class WorkerInfo:
     """What the server knows about a worker from its pings and takes."""
@@ -226,6 +253,8 @@ class WorkerInfo:
     job_ids: tuple[str, ...] = ()
     version: str | None = None
     meta: WorkerMeta | None = None
+    gpus: GpuSample | None = None
+    """Its supervisor's latest GPU telemetry (pitstop supervisors with NVML only)."""
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from storage_support import LEASE, RETAIN, T0, failed, new_job, ok
 
-from pitstop.models import EventKind, JobStatus, WorkerMeta
+from pitstop.models import EventKind, GpuSample, JobStatus, WorkerMeta
 from pitstop.storage import Store
 from pitstop.storage.stats import MAX_PROGRESS_EVENTS, merge, ms_bin, percentile
 
@@ -179,6 +179,22 @@ async def test_worker_process_details_are_kept_until_replaced(store: Store) -> N
     w1, w2 = await store.workers("ep", T0)
     assert w1.meta == meta and w1.job_ids == ("j",)
     assert w2.meta is None
+
+
+async def test_gpu_samples_are_kept_with_registered_workers_only(store: Store) -> None:
+    reading = {"index": "0", "name": "L4", "utilization": 5, "memoryUsed": 1, "memoryTotal": 2}
+    await store.record_ping("ep", "w1", [], T0, None)
+    await store.record_ping("other", "w2", [], T0, None)
+    first = {"w1": GpuSample(T0, 5.0, (reading,)), "w2": GpuSample(T0, 5.0, ())}
+    assert await store.record_gpus("ep", first) == ["w1"], "w2 is not a worker of ep"
+    newer = GpuSample(T0 + 5, 0.5, ({**reading, "utilization": 99, "temperature": None},))
+    assert await store.record_gpus("ep", {"w1": newer}) == ["w1"]
+    await store.record_ping("ep", "w1", ["j"], T0 + 6, None)
+    (w1,) = await store.workers("ep", T0)
+    assert w1.gpus == newer and w1.job_ids == ("j",), "the latest sample, kept across pings"
+    (w2,) = await store.workers("other", T0)
+    assert w2.gpus is None
+    assert await store.record_gpus("ep", {}) == []
 
 
 async def test_stats_merge_minutes_into_wider_steps(store: Store) -> None:

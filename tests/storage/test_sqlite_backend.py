@@ -17,10 +17,10 @@ import pytest
 from storage_support import LEASE, RETAIN, T0, new_job, ok
 
 from pitstop.errors import BadRequest, ConfigError, StorageError
-from pitstop.models import JobStatus
+from pitstop.models import GpuSample, JobStatus
 from pitstop.storage import make_store, queue_key
 from pitstop.storage.notify import Hub
-from pitstop.storage.sqlite import SqliteStore, path_from_url
+from pitstop.storage.sqlite import SqliteStore, path_from_url, schema
 from pitstop.storage.sqlite import ops as sqlite_ops
 from pitstop.storage.sqlite import sweep as sqlite_sweep
 from pitstop.storage.sqlite.schema import SCHEMA_VERSION
@@ -88,6 +88,29 @@ async def test_wal_and_schema_version(tmp_path: Path) -> None:
     conn.close()
     with pytest.raises(StorageError, match="newer"):
         await opened(tmp_path / "p.db")
+
+
+async def test_a_version_3_database_gains_gpu_samples(tmp_path: Path) -> None:
+    path = tmp_path / "p.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    for version in (1, 2, 3):
+        schema._apply(conn, version)
+    conn.execute(
+        "INSERT INTO workers (endpoint, id, last_seen, job_ids) VALUES ('ep', 'w1', ?, '[]')",
+        (T0,),
+    )
+    conn.close()
+    store = await opened(path)
+    try:
+        assert store.schema_version == SCHEMA_VERSION == 4
+        (before,) = await store.workers("ep", T0)
+        assert before.gpus is None
+        sample = GpuSample(T0 + 1, 5.0, ({"index": "0"},))
+        assert await store.record_gpus("ep", {"w1": sample}) == ["w1"]
+        (after,) = await store.workers("ep", T0)
+        assert after.gpus == sample
+    finally:
+        await store.close()
 
 
 async def test_unopened_and_closed_store_raise(tmp_path: Path) -> None:

@@ -83,6 +83,52 @@ def test_a_config_file_serves_its_endpoints_with_args_env_and_scaling(tmp_path: 
     assert "beta: scaling 0 -> 1 workers" in log.read_text()
 
 
+TIMEOUTS = """\
+[server]
+port = 0
+sweep_interval = 0.02
+
+[endpoints.alpha]
+handler = "alpha.py"
+execution_timeout_ms = 300
+
+[endpoints.beta]
+handler = "beta.py"
+"""
+
+
+def test_an_endpoints_execution_timeout_applies_to_its_jobs_only(tmp_path: Path) -> None:
+    log = tmp_path / "serve.log"
+    for name in ("alpha", "beta"):
+        shutil.copy(HANDLERS / "sleepy.py", tmp_path / f"{name}.py")
+    config = tmp_path / "pitstop.toml"
+    config.write_text(TIMEOUTS)
+    command = [*PITSTOP, "serve", "--config", str(config), "--data-dir", str(tmp_path / "d")]
+    with running(command, log) as proc:
+        url = wait_for_output(log, r"endpoint: (http://\S+)/v2/beta\n", proc, 20)
+        slow = {"input": {"sleep": 1.0}}
+        ids = {
+            ep: httpx.post(f"{url}/v2/{ep}/run", json=slow, timeout=10).json()["id"]
+            for ep in ("alpha", "beta")
+        }
+        explicit = {**slow, "policy": {"executionTimeout": 5000}}
+        own = httpx.post(f"{url}/v2/alpha/run", json=explicit, timeout=10).json()["id"]
+        ended = {
+            ep: httpx.post(f"{url}/v2/{ep}/status-sync/{job_id}?wait=20000", timeout=30).json()
+            for ep, job_id in ids.items()
+        }
+        policies = {
+            job_id: httpx.get(f"{url}/pitstop/v1/jobs/{job_id}", timeout=10).json()["policy"]
+            for job_id in (*ids.values(), own)
+        }
+        ctrl_c(proc, log)
+    assert ended["alpha"]["status"] == "TIMED_OUT", ended
+    assert ended["beta"]["status"] == "COMPLETED", "beta keeps the server's default timeout"
+    assert policies[ids["alpha"]]["executionTimeout"] == 300
+    assert policies[ids["beta"]]["executionTimeout"] == 600_000
+    assert policies[own]["executionTimeout"] == 5000, "a job's own policy still wins"
+
+
 def check(tmp_path: Path, text: str, *flags: str) -> tuple[int, str]:
     (tmp_path / "h.py").write_text("")
     config = tmp_path / "pitstop.toml"
@@ -97,6 +143,10 @@ def test_check_validates_and_names_file_line_and_key(tmp_path: Path) -> None:
     assert code == 0, out
     assert "OK, 1 endpoint(s) on http://127.0.0.1:9000" in out
     assert "a: " in out and "1-3 worker(s)" in out and "GPU 2, 1 per worker" in out
+    assert "execution timeout 600000 ms" in out
+    timed = good + "execution_timeout_ms = 90000\n"
+    code, out = check(tmp_path, timed)
+    assert code == 0 and "execution timeout 90000 ms" in out, out
     where = str(tmp_path / "pitstop.toml")
     cases = {
         '[endpoints.a]\nhandler = "h.py"\n\nmax_workerz = 2\n': (
@@ -112,6 +162,12 @@ def test_check_validates_and_names_file_line_and_key(tmp_path: Path) -> None:
             f"{where}:3: [endpoints.a] concurrency: integer range expected, not true/false"
         ),
         "[endpoints.a]\nmax_workers = 2\n": f"{where}:1: [endpoints.a]: needs a handler",
+        '[endpoints.a]\nhandler = "h.py"\nexecution_timeout_ms = 0\n': (
+            f"{where}:3: [endpoints.a] execution_timeout_ms: 0 is not in the range"
+        ),
+        '[endpoints.a]\nhandler = "h.py"\nexecution_timeout_ms = "soon"\n': (
+            f"{where}:3: [endpoints.a] execution_timeout_ms: 'soon' is not a valid integer"
+        ),
         '[endpoints.a]\nhandler = "h.py"\ngpus = ["x"]\n': "'x' is not a device index",
         '[endpoints.a]\nhandler = "missing.py"\n': "handler file not found",
         "[server]\nport = 1\n": "no [endpoints.NAME] table",

@@ -22,6 +22,7 @@ from pitstop.cli.output import EXIT_CODES_HELP, Settings, current_settings, hand
 from pitstop.cli.worker_env import worker_env
 from pitstop.config import ServerConfig, SupervisorConfig
 from pitstop.errors import ConfigError
+from pitstop.models import MAX_POLICY_MS
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -288,6 +289,12 @@ def _handler_args() -> tuple[str, ...]:
     default=_SUP_DEFAULTS.idle_timeout,
     show_default=True,
     help="Seconds without jobs before scaling down towards --min-workers.",
+)
+@click.option(
+    "--execution-timeout-ms",
+    type=click.IntRange(min=1, max=MAX_POLICY_MS),
+    help="Execution timeout of the endpoint's jobs that set no policy.executionTimeout "
+    "(ms)  [default: the server's, 600000]",
 )
 @click.option("--reload", is_flag=True, help="Restart workers when the handler file changes.")
 @click.option(

@@ -114,8 +114,9 @@ def check_report(sups: Sequence[SupervisorConfig], srv: ServerConfig, path: Path
             if lease is not None
             else "no GPUs"
         )
+        timeout = sup.execution_timeout_ms or srv.default_execution_timeout_ms
         lines.append(
             f"  {sup.endpoint_id}: {sup.handler_path}, {worker_count(sup)} worker(s) x "
-            f"concurrency {sup.concurrency}, {gpus}"
+            f"concurrency {sup.concurrency}, {gpus}, execution timeout {timeout} ms"
         )
     return "\n".join(lines)

@@ -68,6 +68,22 @@ def since(value: float | None, now: float) -> str:
     return f"{duration(max(0.0, now - value) * 1000)} ago"
 
 
+def gpu_reading(row: dict[str, Any]) -> str:
+    """One device of a worker: ``GPU 0: 37% · 1.0/80.0 GiB · 61 °C`` (its index alone
+    without a current reading; a dash for what NVML did not say)."""
+    if row.get("sampledAt") is None:
+        return f"GPU {row['index']}"
+    util, temp = row.get("utilization"), row.get("temperature")
+    used, total = _gib(row.get("memoryUsed")), _gib(row.get("memoryTotal"))
+    load = "—" if util is None else f"{util}%"
+    heat = "—" if temp is None else f"{temp} °C"
+    return f"GPU {row['index']}: {load} · {used}/{total} GiB · {heat}"
+
+
+def _gib(value: int | None) -> str:
+    return "—" if value is None else f"{value / 2**30:.1f}"
+
+
 def json_text(value: Any) -> str:
     """Pretty JSON text (for the try-it text area and copy-as-curl)."""
     return json.dumps(value, indent=2, ensure_ascii=False, default=str)
@@ -93,6 +109,7 @@ def make_environment() -> Environment:
         timestamp=timestamp,
         duration=duration,
         json_text=json_text,
+        gpu_reading=gpu_reading,
         json_compact=json_compact,
         jsontree=jsonview.render,
     )

@@ -25,6 +25,7 @@ from pitstop.server.client_api import add_client_routes
 from pitstop.server.console_api import add_console_routes
 from pitstop.server.errors import install_error_handlers
 from pitstop.server.fastpath import FastPathApp
+from pitstop.server.gpus import add_gpu_routes
 from pitstop.server.limits import ID_RULE, valid_id
 from pitstop.server.openapi import describe
 from pitstop.server.pitstop_api import add_pitstop_routes
@@ -43,10 +44,10 @@ DESCRIPTION = """RunPod-compatible serverless job server.
 * Client API: `/v2/{endpoint_id}/run`, `runsync`, `status/{id}`, `status-sync/{id}`,
   `stream/{id}`, `cancel/{id}`, `retry/{id}`, `purge-queue`, `health`.
 * Worker API: `job-take`, `job-take-batch`, `job-done`, `job-stream`, `job-stop`, `ping`,
-  `job-log` (pitstop).
+  `job-log` (pitstop); supervisors report GPU telemetry to `/pitstop/v1/endpoints/{id}/gpus`.
 * Auth: `Authorization: Bearer KEY` or bare `KEY`. Client keys open every route; endpoint
   keys open one endpoint's client routes (and only its jobs under `/pitstop/v1`); worker
-  keys open only the worker routes.
+  keys open only the worker routes and the GPU report.
 * Every error is `{"error": {"code": "...", "message": "..."}}`. Unknown or expired jobs
   answer 404 (results are kept 30 min after /run, 1 min after /runsync by default).
 """
@@ -113,6 +114,7 @@ def create_app(
     add_client_routes(app, local_endpoint)
     add_worker_routes(app)
     add_pitstop_routes(app)
+    add_gpu_routes(app)
     add_console_routes(app)
     if config.dashboard:
         from pitstop.dashboard import add_dashboard

@@ -20,6 +20,7 @@ from pitstop.errors import BadRequest, NotFound
 from pitstop.models import RETRYABLE_STATES, Job, NewJob
 from pitstop.server.bodies import json_response, query_ms, query_value, read_json
 from pitstop.server.errors import ERROR_RESPONSES, SUBMIT_RESPONSES
+from pitstop.server.gpus import health_gpus
 from pitstop.server.limits import describe
 from pitstop.server.sse import event_stream, resume_after, wants_events
 from pitstop.server.state import ServerState
@@ -205,7 +206,11 @@ async def health(request: Request, endpoint_id: str) -> Response:
     since = state.now() - state.config.worker_seen_s
     counts = await state.store.counts(endpoint_id)
     workers = await state.store.workers(endpoint_id, since)
-    return json_response(health_body(counts, workers, state.unhealthy_ids(endpoint_id, since)))
+    body = health_body(counts, workers, state.unhealthy_ids(endpoint_id, since))
+    gpus = health_gpus(workers, state.now())
+    if gpus:
+        body["gpus"] = gpus  # pitstop's addition; RunPod's keys stay as they are
+    return json_response(body)
 
 
 Handler = Callable[..., Awaitable[Response]]

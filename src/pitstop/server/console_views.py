@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from pitstop.models import Job, JobEvent, JobPage, JobStatus, JobSummary, StatBucket, WorkerInfo
+from pitstop.server.gpus import device_rows
 from pitstop.server.state import ServerState
 from pitstop.server.views import summary_body
 from pitstop.storage.stats import merge, percentile
@@ -92,8 +93,8 @@ def worker_state(state: ServerState, worker: WorkerInfo, unhealthy: set[str], no
     return "running" if worker.job_ids else "idle"
 
 
-def worker_body(worker: WorkerInfo, status: str) -> dict[str, Any]:
-    """One row of the workers lists."""
+def worker_body(worker: WorkerInfo, status: str, now: float) -> dict[str, Any]:
+    """One row of the workers lists (``gpuDevices``: its GPUs, with current readings)."""
     meta = worker.meta
     return {
         "id": worker.id,
@@ -107,6 +108,7 @@ def worker_body(worker: WorkerInfo, status: str) -> dict[str, Any]:
         "startedAt": meta.started_at if meta else None,
         "restarts": meta.restarts if meta else None,
         "gpus": meta.gpus if meta else None,
+        "gpuDevices": device_rows(worker, now) if status != "gone" else [],
     }
 
 
@@ -115,7 +117,7 @@ async def endpoint_workers(state: ServerState, endpoint: str) -> list[dict[str, 
     now = state.now()
     unhealthy = state.unhealthy_ids(endpoint, now - state.config.worker_seen_s)
     workers = await state.store.workers(endpoint, now - WORKERS_SHOWN_S)
-    return [worker_body(w, worker_state(state, w, unhealthy, now)) for w in workers]
+    return [worker_body(w, worker_state(state, w, unhealthy, now), now) for w in workers]
 
 
 async def workers_of(state: ServerState, endpoints: list[str]) -> list[dict[str, Any]]:

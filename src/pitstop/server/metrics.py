@@ -1,4 +1,4 @@
-"""Prometheus metrics: queue depth and jobs by state per endpoint, latencies, workers.
+"""Prometheus metrics: queue depth and jobs by state per endpoint, latencies, workers, GPUs.
 
 Gauges that mirror the store (jobs by state, queue depth, workers) are read from the store
 when ``/metrics`` is scraped, so the hot routes pay nothing for them, and written as text
@@ -11,12 +11,14 @@ observed on the hot path from an in-memory note taken when a job is handed to a 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import OrderedDict
 from urllib.parse import quote
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
-from pitstop.models import JobStatus
+from pitstop.models import JobStatus, WorkerInfo
+from pitstop.server.gpus import device_rows
 from pitstop.server.limits import valid_id
 from pitstop.storage.base import Store
 
@@ -93,6 +95,8 @@ class Metrics:
         jobs: list[str] = []
         depth: list[str] = []
         workers: list[str] = []
+        gpus: list[list[str]] = [[] for _ in _GPU_GAUGES]
+        now = time.time()
         for endpoint, counts, seen in zip(endpoints, every_count, every_worker, strict=True):
             name = label(endpoint)
             for status in JobStatus:
@@ -104,12 +108,49 @@ class Metrics:
             idle = sum(1 for w in seen if not w.job_ids and w.id not in bad)
             for state, n in (("running", running), ("idle", idle), ("unhealthy", len(bad))):
                 workers.append(f'pitstop_workers{{endpoint="{name}",state="{state}"}} {n}.0')
+            for gauge, samples in zip(gpus, gpu_samples(name, seen, now), strict=True):
+                gauge += samples
         text = (
             _family("pitstop_jobs", "Retained jobs by state", jobs)
             + _family("pitstop_queue_depth", "Jobs waiting in the queue", depth)
             + _family("pitstop_workers", "Workers seen recently by state", workers)
+            + "".join(
+                _family(name, doc, samples)
+                for (name, doc), samples in zip(_GPU_GAUGES, gpus, strict=True)
+                if samples
+            )
         )
         return text.encode() + generate_latest(self.registry)
+
+
+_GPU_GAUGES = (
+    ("pitstop_gpu_utilization_ratio", "GPU utilisation (0-1) over NVML's last period"),
+    ("pitstop_gpu_memory_used_bytes", "GPU memory in use"),
+    ("pitstop_gpu_memory_total_bytes", "GPU memory in all"),
+    ("pitstop_gpu_temperature_celsius", "GPU temperature"),
+)
+"""Gauges of the workers' current GPU readings (see :mod:`pitstop.server.gpus`)."""
+
+
+def gpu_samples(endpoint: str, workers: list[WorkerInfo], now: float) -> list[list[str]]:
+    """One endpoint's samples of each of :data:`_GPU_GAUGES`, per worker and device."""
+    out: list[list[str]] = [[] for _ in _GPU_GAUGES]
+    for worker in workers:
+        for row in device_rows(worker, now):
+            if row["sampledAt"] is None:
+                continue
+            where = f'endpoint="{endpoint}",worker="{label(worker.id)}",gpu="{row["index"]}"'
+            util = row["utilization"]
+            readings = (
+                None if util is None else util / 100,
+                row["memoryUsed"],
+                row["memoryTotal"],
+                row["temperature"],
+            )
+            for gauge, name, value in zip(out, _GPU_GAUGES, readings, strict=True):
+                if value is not None:
+                    gauge.append(f"{name[0]}{{{where}}} {float(value)!r}")
+    return out
 
 
 def _family(name: str, doc: str, samples: list[str]) -> str:

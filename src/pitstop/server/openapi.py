@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pitstop.models import JobStatus
+from pitstop.models import MAX_POLICY_MS, JobStatus
+from pitstop.server import gpus
 from pitstop.server.limits import ID_PATTERN
-from pitstop.server.submit import MAX_IDEMPOTENCY_KEY, MAX_POLICY_MS, MAX_WEBHOOK_URL
+from pitstop.server.submit import MAX_IDEMPOTENCY_KEY, MAX_WEBHOOK_URL
 from pitstop.server.worker_api import MAX_ATTEMPT
 
 Schema = dict[str, Any]
@@ -101,6 +102,58 @@ LOG_LINES: Schema = _obj(
         "type": "array",
         "items": _obj(("seq", "at", "stream", "text"), seq=_INT, at=_NUM, stream=_STR, text=_STR),
     },
+)
+
+
+_GPU_NUMBERS: Schema = {"type": ["integer", "null"], "minimum": 0}
+GPU_DEVICE: Schema = {
+    **_obj(
+        ("index",),
+        index={"type": "string", "pattern": f"^{gpus.INDEX_PATTERN}$"},
+        name={
+            "type": ["string", "null"],
+            "pattern": f"^{gpus.NAME_PATTERN}$",
+            "maxLength": gpus.MAX_NAME,
+        },
+        utilization={**_GPU_NUMBERS, "maximum": 100, "description": "percent"},
+        memoryUsed={**_GPU_NUMBERS, "maximum": gpus.MAX_BYTES, "description": "bytes"},
+        memoryTotal={**_GPU_NUMBERS, "maximum": gpus.MAX_BYTES, "description": "bytes"},
+        temperature={**_GPU_NUMBERS, "maximum": gpus.MAX_TEMPERATURE, "description": "Celsius"},
+    ),
+    "additionalProperties": False,
+}
+GPU_REPORT: Schema = {
+    **_obj(
+        ("intervalMs", "workers"),
+        intervalMs={
+            "type": "integer",
+            "minimum": gpus.MIN_INTERVAL_MS,
+            "maximum": gpus.MAX_INTERVAL_MS,
+            "description": "How often the supervisor samples (a sample is stale after a few).",
+        },
+        workers={
+            "type": "object",
+            "maxProperties": gpus.MAX_WORKERS,
+            "propertyNames": {"pattern": f"^{ID_PATTERN.pattern}$", "maxLength": 128},
+            "additionalProperties": {
+                "type": "array",
+                "maxItems": gpus.MAX_DEVICES,
+                "items": GPU_DEVICE,
+            },
+            "description": "Worker id -> the readings of its devices.",
+        },
+    ),
+    "additionalProperties": False,
+}
+GPU_ROW: Schema = _obj(
+    ("index", "sampledAt"),
+    index=_STR,
+    name={"type": ["string", "null"]},
+    utilization={"type": ["integer", "null"]},
+    memoryUsed={"type": ["integer", "null"]},
+    memoryTotal={"type": ["integer", "null"]},
+    temperature={"type": ["integer", "null"]},
+    sampledAt={"type": ["number", "null"], "description": "null: no current reading"},
 )
 
 
@@ -211,6 +264,7 @@ BODIES: dict[str, tuple[Schema, bool]] = {
     "job-done": (RESULT, False),
     "job-stream": (CHUNKS, True),
     "job-log": (LOG_BODY, True),
+    "endpoint-gpus": (GPU_REPORT, True),
     "job-release": (
         {
             "type": ["object", "null"],
@@ -230,7 +284,18 @@ SUCCESS: dict[str, Schema] = {
     "cancel": ID_STATUS,
     "retry": ID_STATUS,
     "purge-queue": _obj(("removed", "status"), removed=_INT, status=_STR),
-    "health": _obj(("jobs", "workers"), jobs=COUNTERS, workers=COUNTERS),
+    "health": _obj(
+        ("jobs", "workers"),
+        jobs=COUNTERS,
+        workers=COUNTERS,
+        gpus={
+            "type": "array",
+            "items": _obj(
+                ("workerId", *GPU_ROW["required"]), workerId=_STR, **GPU_ROW["properties"]
+            ),
+            "description": "pitstop: the workers' GPUs (present when they have any).",
+        },
+    ),
     "job-take": JOB_PAYLOAD,
     "job-take-batch": {"type": "array", "items": JOB_PAYLOAD},
     "job-done": OUTCOME,
@@ -243,6 +308,15 @@ SUCCESS: dict[str, Schema] = {
         ("endpoint", "workers"), endpoint=_STR, workers={"type": "array", "items": _obj()}
     ),
     "workers": _obj(("workers",), workers={"type": "array", "items": _obj()}),
+    "endpoint-gpus": _obj(
+        ("recorded", "unknown"),
+        recorded={"type": "array", "items": _STR},
+        unknown={
+            "type": "array",
+            "items": _STR,
+            "description": "Workers the server has not seen: their readings were not kept.",
+        },
+    ),
     "job": {"type": "object", "description": "The full stored record."},
     "job-logs": LOG_LINES,
     "job-timeline": _obj(

@@ -19,6 +19,7 @@ from starlette.responses import Response
 from pitstop.dashboard.access import access, require_endpoint
 from pitstop.server.bodies import json_response
 from pitstop.server.console_api import add_get_routes, int_param, status_param, visible_job
+from pitstop.server.gpus import device_rows
 from pitstop.server.limits import check_id
 from pitstop.server.state import ServerState
 from pitstop.server.views import log_body, record_body, summary_body, webhook_view
@@ -69,22 +70,27 @@ async def list_endpoints(request: Request) -> Response:
 
 
 async def list_workers(request: Request, endpoint_id: str) -> Response:
-    """The endpoint's workers seen lately; an unhealthy one with its last exit and error."""
+    """The endpoint's workers seen lately (with their GPUs); an unhealthy one with its last
+    exit and error."""
     state = _state(request)
     check_id(endpoint_id, "endpoint id")
     require_endpoint(request, endpoint_id)
     since = state.now() - state.config.worker_seen_s
     reports = state.unhealthy_reports(endpoint_id, since)
     rows: dict[str, dict[str, Any]] = {}
+    now = state.now()
     for worker in await state.store.workers(endpoint_id, since):
         rows[worker.id] = {
             "id": worker.id,
             "status": "running" if worker.job_ids else "idle",
             "lastSeen": worker.last_seen,
             "jobIds": list(worker.job_ids),
+            "gpuDevices": device_rows(worker, now),
         }
     for worker_id, report in reports.items():
-        row = rows.setdefault(worker_id, {"id": worker_id, "lastSeen": report.at, "jobIds": []})
+        row = rows.setdefault(
+            worker_id, {"id": worker_id, "lastSeen": report.at, "jobIds": [], "gpuDevices": []}
+        )
         row.update(
             status="unhealthy",
             check=report.check,

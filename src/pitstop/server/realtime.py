@@ -42,7 +42,7 @@ def _new_job(body: Any, endpoint: str, state: ServerState) -> NewJob:
         id=body["id"],
         endpoint=endpoint,
         input=body.get("input"),
-        policy=parse_policy(None, state.config),
+        policy=parse_policy(None, state.config, endpoint),
         sync=True,
         created_at=state.now(),
     )

@@ -2,7 +2,8 @@
 
 RunPod's submit body: ``input`` (required, any JSON), ``webhook`` (URL), ``policy``
 (``executionTimeout`` / ``ttl`` in ms, ``lowPriority``), ``s3Config`` (passed to the worker).
-Missing policy values take the server's defaults so the sweeper can enforce them. Unknown
+Missing policy values take the defaults (the endpoint's own execution timeout, else the
+server's) so the sweeper can enforce them. Unknown
 top-level keys are ignored (RunPod documents nothing either way). Every kept value must be
 renderable again (:mod:`pitstop.server.limits`), and policy numbers finite and at most
 :data:`MAX_POLICY_MS`, so whatever is accepted can be stored, handed out and read back.
@@ -24,13 +25,11 @@ import orjson
 
 from pitstop.config import ServerConfig
 from pitstop.errors import BadRequest
-from pitstop.models import Idempotency, NewJob, Policy
+from pitstop.models import MAX_POLICY_MS, Idempotency, NewJob, Policy
 from pitstop.server.limits import check_value
 
 IDEMPOTENCY_HEADER = "idempotency-key"
 MAX_IDEMPOTENCY_KEY = 255
-MAX_POLICY_MS = 2**53 - 1
-"""Largest ``executionTimeout`` / ``ttl`` accepted (exact as a float; about 285,000 years)."""
 
 
 def _positive_ms(policy: dict[str, Any], name: str, default: int) -> int:
@@ -49,8 +48,9 @@ def _positive_ms(policy: dict[str, Any], name: str, default: int) -> int:
     return max(1, int(value))
 
 
-def parse_policy(raw: Any, config: ServerConfig) -> Policy:
-    """The job policy with the server's defaults filled in."""
+def parse_policy(raw: Any, config: ServerConfig, endpoint: str | None = None) -> Policy:
+    """The job policy with the defaults filled in: the endpoint's own execution timeout
+    when it has one, else the server's."""
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -62,7 +62,11 @@ def parse_policy(raw: Any, config: ServerConfig) -> Policy:
         raise BadRequest("policy.lowPriority must be a boolean")
     return Policy(
         execution_timeout_ms=_positive_ms(
-            raw, "executionTimeout", config.default_execution_timeout_ms
+            raw,
+            "executionTimeout",
+            config.endpoint_execution_timeout_ms.get(
+                endpoint or "", config.default_execution_timeout_ms
+            ),
         ),
         ttl_ms=_positive_ms(raw, "ttl", config.default_ttl_ms),
         low_priority=low,
@@ -138,7 +142,7 @@ def parse_submit(
         endpoint=endpoint,
         input=body["input"],
         webhook=_webhook(body.get("webhook")),
-        policy=parse_policy(body.get("policy"), config),
+        policy=parse_policy(body.get("policy"), config, endpoint),
         s3_config=_s3_config(body.get("s3Config")),
         sync=sync,
         created_at=now,

@@ -46,7 +46,7 @@ per-minute bucket (status count, queue-delay and execution-time histograms; see
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
@@ -54,6 +54,7 @@ from pitstop.models import (
     JSON,
     Chunk,
     Fence,
+    GpuSample,
     Job,
     JobEvent,
     JobPage,
@@ -290,6 +291,12 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def workers(self, endpoint: str, seen_since: float) -> list[WorkerInfo]:
         """Workers of the endpoint seen at or after ``seen_since``."""
+
+    @abc.abstractmethod
+    async def record_gpus(self, endpoint: str, samples: Mapping[str, GpuSample]) -> list[str]:
+        """Keep each worker's latest GPU sample with its registry entry (replacing the one
+        before); returns the ids recorded. A worker the registry does not hold (never seen,
+        or forgotten) is left out: telemetry never makes a worker appear."""
 
     # -- sweeper -------------------------------------------------------------------------------
 

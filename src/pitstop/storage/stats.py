@@ -15,7 +15,7 @@ import math
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
-from pitstop.models import JSON, JobPage, JobSummary, StatBucket, WorkerMeta
+from pitstop.models import JSON, GpuSample, JobPage, JobSummary, StatBucket, WorkerMeta
 
 K = TypeVar("K")
 
@@ -157,6 +157,19 @@ def decode_meta(text: str | None) -> WorkerMeta | None:
     raw = json.loads(text)
     known = {f.name for f in dataclasses.fields(WorkerMeta)}
     return WorkerMeta(**{k: v for k, v in raw.items() if k in known})
+
+
+def encode_gpus(sample: GpuSample) -> str:
+    """A worker's GPU sample as stored (JSON text)."""
+    return json.dumps({"at": sample.at, "interval": sample.interval, "devices": sample.devices})
+
+
+def decode_gpus(text: str | None) -> GpuSample | None:
+    """The inverse of :func:`encode_gpus`; None for none."""
+    if not text:
+        return None
+    raw = json.loads(text)
+    return GpuSample(float(raw["at"]), float(raw["interval"]), tuple(raw["devices"]))
 
 
 def page_of(jobs: list[JobSummary], more: bool, newest_first: bool, paged: bool) -> JobPage:

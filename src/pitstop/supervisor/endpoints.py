@@ -18,7 +18,14 @@ from typing import TYPE_CHECKING
 from pitstop.config import SupervisorConfig
 from pitstop.errors import ConfigError
 from pitstop.supervisor.devices import DeviceLease, plan_leases
-from pitstop.supervisor.gpus import ALL, GpuProbe, NvmlProbe, parse_gpus, resolve_devices
+from pitstop.supervisor.gpus import (
+    ALL,
+    NONE,
+    GpuProbe,
+    NvmlProbe,
+    parse_gpus,
+    resolve_devices,
+)
 from pitstop.supervisor.preflight import check_handler
 
 if TYPE_CHECKING:
@@ -78,6 +85,23 @@ def device_leases(
                 f"(--max-workers {sup.max_workers})"
             )
     return leases
+
+
+@contextlib.contextmanager
+def gpu_probe(
+    sups: Sequence[SupervisorConfig], given: GpuProbe | None = None
+) -> Iterator[GpuProbe | None]:
+    """The probe the supervisors read GPUs with: ``given``, else NVML (closed afterwards)
+    when some endpoint may have GPUs; None without NVML (telemetry is then off)."""
+    if given is not None or all(parse_gpus(s.gpus) == NONE for s in sups):
+        yield given
+        return
+    opened = NvmlProbe.open()
+    try:
+        yield opened
+    finally:
+        if opened is not None:
+            opened.close()
 
 
 async def run_together(supervisors: Sequence[Supervisor], *, install_signals: bool) -> int:

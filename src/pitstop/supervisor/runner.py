@@ -26,6 +26,7 @@ from pitstop.supervisor.devices import DeviceLease
 from pitstop.supervisor.endpoints import (
     check_endpoints,
     device_leases,
+    gpu_probe,
     handler_env,
     run_together,
     stop_signals,
@@ -37,6 +38,7 @@ from pitstop.supervisor.preflight import check_data_dir, default_endpoint_id
 from pitstop.supervisor.process import default_sink, worker_environment
 from pitstop.supervisor.reload import watch_changes
 from pitstop.supervisor.scaler import Demand, HttpDemand, Scaler, StoreDemand
+from pitstop.supervisor.telemetry import GpuTelemetry
 from pitstop.supervisor.transcript import Sink
 
 if TYPE_CHECKING:
@@ -63,6 +65,7 @@ class Supervisor:
         sink: Sink = default_sink,
         devices: DeviceLease | None = None,
         name: str = "",
+        probe: GpuProbe | None = None,
     ) -> None:
         if not sup.endpoint_id:
             sup = replace(sup, endpoint_id=default_endpoint_id(sup.handler_path))
@@ -80,6 +83,8 @@ class Supervisor:
             devices=devices,
             name=name,
         )
+        self.probe = probe
+        """Where the workers' GPUs are read for telemetry (None: no telemetry)."""
         self._client: httpx.AsyncClient | None = None
         self._reload_stop = asyncio.Event()
 
@@ -108,6 +113,12 @@ class Supervisor:
         if sup.max_workers > sup.min_workers:
             scaler = Scaler(sup, self._demand(client), lambda n: self.pool.post(Scale(n)))
             yield asyncio.ensure_future(scaler.run())
+        if self.probe is not None and self.pool.devices is not None:
+            url = f"{self.server_url}/pitstop/v1/endpoints/{sup.endpoint_id}/gpus"
+            telemetry = GpuTelemetry(
+                self.probe, self.pool, client, url, sup.gpu_telemetry_interval, self.pool.log
+            )
+            yield asyncio.ensure_future(telemetry.run())
         if sup.reload:
             ignore = [sup.data_dir] if self.store is not None else []
             yield asyncio.ensure_future(
@@ -210,30 +221,39 @@ async def serve_async(
     if srv.store_url == ServerConfig().store_url:
         check_data_dir(first.data_dir)
     srv = replace(srv, store_url=default_store_url(first, srv))
+    srv = replace(srv, endpoint_execution_timeout_ms=endpoint_timeouts(sups, srv))
     worker_key, srv = _worker_key(first, srv)
-    leases = device_leases(sups, probe, lambda line: sink(f"pitstop | {line}", False))
-    running = await _start_server(srv)
-    try:
-        client_key = next(iter(srv.client_keys), None)
-        banners = [banner_lines(s, running.url, client_key) for s in sups]
-        for line in [line for lines in banners for line in lines[:-1]] + banners[0][-1:]:
-            sink(line, False)
-        supervisors = [
-            Supervisor(
-                s,
-                server_url=reachable_url(srv.host, running.port, running.url),
-                worker_key=worker_key,
-                store=running.store,
-                ping_interval_ms=ping_interval_for(srv.lease_s),
-                sink=sink,
-                devices=leases[s.endpoint_id],
-                name=s.endpoint_id if len(sups) > 1 else "",
-            )
-            for s in sups
-        ]
-        return await run_together(supervisors, install_signals=install_signals)
-    finally:
-        await running.stop()
+    with gpu_probe(sups, probe) as probe:
+        leases = device_leases(sups, probe, lambda line: sink(f"pitstop | {line}", False))
+        running = await _start_server(srv)
+        try:
+            client_key = next(iter(srv.client_keys), None)
+            banners = [banner_lines(s, running.url, client_key) for s in sups]
+            for line in [line for lines in banners for line in lines[:-1]] + banners[0][-1:]:
+                sink(line, False)
+            supervisors = [
+                Supervisor(
+                    s,
+                    server_url=reachable_url(srv.host, running.port, running.url),
+                    worker_key=worker_key,
+                    store=running.store,
+                    ping_interval_ms=ping_interval_for(srv.lease_s),
+                    sink=sink,
+                    devices=leases[s.endpoint_id],
+                    name=s.endpoint_id if len(sups) > 1 else "",
+                    probe=probe,
+                )
+                for s in sups
+            ]
+            return await run_together(supervisors, install_signals=install_signals)
+        finally:
+            await running.stop()
+
+
+def endpoint_timeouts(sups: Sequence[SupervisorConfig], srv: ServerConfig) -> dict[str, int]:
+    """The server's per-endpoint execution timeouts plus those the endpoints set."""
+    own = {s.endpoint_id: s.execution_timeout_ms for s in sups if s.execution_timeout_ms}
+    return {**srv.endpoint_execution_timeout_ms, **own}
 
 
 def _worker_key(sup: SupervisorConfig, srv: ServerConfig) -> tuple[str, ServerConfig]:
@@ -259,9 +279,14 @@ async def _start_server(srv: ServerConfig) -> RunningServer:
 
 
 async def run_workers_async(
-    sup: SupervisorConfig, *, sink: Sink = default_sink, install_signals: bool = True
+    sup: SupervisorConfig,
+    *,
+    sink: Sink = default_sink,
+    install_signals: bool = True,
+    probe: GpuProbe | None = None,
 ) -> int:
-    """Supervise workers for a remote server (``sup.server_url``) until drained."""
+    """Supervise workers for a remote server (``sup.server_url``) until drained
+    (``probe``: where GPUs are read, NVML by default)."""
     server_url = sup.server_url
     if not server_url:
         raise ConfigError("pitstop worker needs the server URL (--url)")
@@ -271,15 +296,17 @@ async def run_workers_async(
         f"endpoint '{sup.endpoint_id}'{endpoint_note(sup)} at {sup.server_url}",
         False,
     )
-    lease = device_leases([sup], log=lambda line: sink(f"pitstop | {line}", False))
-    supervisor = Supervisor(
-        sup,
-        server_url=server_url,
-        worker_key=sup.worker_key,
-        sink=sink,
-        devices=lease[sup.endpoint_id],
-    )
-    return await supervisor.run(install_signals=install_signals)
+    with gpu_probe([sup], probe) as probe:
+        lease = device_leases([sup], probe, lambda line: sink(f"pitstop | {line}", False))
+        supervisor = Supervisor(
+            sup,
+            server_url=server_url,
+            worker_key=sup.worker_key,
+            sink=sink,
+            devices=lease[sup.endpoint_id],
+            probe=probe,
+        )
+        return await supervisor.run(install_signals=install_signals)
 
 
 def serve(sup: SupervisorConfig | Sequence[SupervisorConfig], srv: ServerConfig) -> int:

@@ -18,6 +18,8 @@ runs) share one Redis without seeing each other::
     P:stops:{worker}  list    job ids the worker must stop
     P:workers:{ep}    hash    worker id -> JSON list of the job ids it last reported
     P:wver:{ep}       hash    worker id -> version it last reported
+    P:wmeta:{ep}      hash    worker id -> its process details (JSON)
+    P:wgpus:{ep}      hash    worker id -> its latest GPU sample (JSON)
     P:wseen:{ep}      zset    worker id -> last_seen
     P:endpoints       set     endpoint names
     P:wh:{did}        hash    one webhook delivery

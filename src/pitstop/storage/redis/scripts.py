@@ -642,9 +642,23 @@ for _, w in ipairs(old) do
   redis.call('HDEL', wk, w)
   redis.call('HDEL', vk, w)
   redis.call('HDEL', key('wmeta', ep), w)
+  redis.call('HDEL', key('wgpus', ep), w)
   redis.call('ZREM', sk, w)
 end
 return 1
+"""
+
+RECORD_GPUS = r"""
+local ep = ARGV[5]
+local sk, gk = key('wseen', ep), key('wgpus', ep)
+local recorded = {}
+for i = 6, #ARGV, 2 do
+  if redis.call('ZSCORE', sk, ARGV[i]) then
+    redis.call('HSET', gk, ARGV[i], ARGV[i + 1])
+    recorded[#recorded + 1] = ARGV[i]
+  end
+end
+return recorded
 """
 
 POP_STOPS = r"""
@@ -677,6 +691,7 @@ SCRIPTS: dict[str, str] = {
         "append_logs": APPEND_LOGS,
         "read_logs": READ_LOGS,
         "record_ping": RECORD_PING,
+        "record_gpus": RECORD_GPUS,
         "pop_stops": POP_STOPS,
     }.items()
 }

@@ -37,7 +37,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -53,6 +53,7 @@ from pitstop.models import (
     JSON,
     Chunk,
     Fence,
+    GpuSample,
     Job,
     JobEvent,
     JobPage,
@@ -85,7 +86,14 @@ from pitstop.storage.redis.outage import guard_outages, is_outage, unavailable
 from pitstop.storage.redis.pipe import AutoPipeline, InFlightLost, connection_class
 from pitstop.storage.redis.scripts import SCRIPTS
 from pitstop.storage.redis.wake import Wakeups
-from pitstop.storage.stats import decode_meta, encode_meta, short_text, webhook_failure
+from pitstop.storage.stats import (
+    decode_gpus,
+    decode_meta,
+    encode_gpus,
+    encode_meta,
+    short_text,
+    webhook_failure,
+)
 
 aioredis: Any
 try:
@@ -524,10 +532,11 @@ class RedisStore(Store):
         if not seen:
             return []
         ids, ats = seen[::2], seen[1::2]
-        jobs, versions, metas = await asyncio.gather(
+        jobs, versions, metas, gpus = await asyncio.gather(
             self._command("HMGET", self._key("workers", endpoint), *ids),
             self._command("HMGET", self._key("wver", endpoint), *ids),
             self._command("HMGET", self._key("wmeta", endpoint), *ids),
+            self._command("HMGET", self._key("wgpus", endpoint), *ids),
         )
         infos = [
             WorkerInfo(
@@ -537,12 +546,20 @@ class RedisStore(Store):
                 tuple(json.loads(held or "[]")),
                 version,
                 decode_meta(meta),
+                decode_gpus(sample),
             )
-            for worker_id, at, held, version, meta in zip(
-                ids, ats, jobs, versions, metas, strict=True
+            for worker_id, at, held, version, meta, sample in zip(
+                ids, ats, jobs, versions, metas, gpus, strict=True
             )
         ]
         return sorted(infos, key=lambda info: info.id)
+
+    async def record_gpus(self, endpoint: str, samples: Mapping[str, GpuSample]) -> list[str]:
+        if not samples:
+            return []
+        pairs = [part for wid, s in samples.items() for part in (wid, encode_gpus(s))]
+        recorded: list[str] = await self._call("record_gpus", endpoint, *pairs)
+        return recorded
 
     # -- sweeper -------------------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ import sqlite3
 
 from pitstop.errors import StorageError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _V1 = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -185,7 +185,12 @@ CREATE INDEX idempotency_job ON idempotency (job_id);
 """
 """Version 3: ``Idempotency-Key`` of submissions, forgotten with their job."""
 
-_MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2, 3: _V3}
+_V4 = """
+ALTER TABLE workers ADD COLUMN gpus TEXT;
+"""
+"""Version 4: each worker's latest GPU telemetry (JSON, see :func:`pitstop.storage.stats.encode_gpus`)."""
+
+_MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2, 3: _V3, 4: _V4}
 """Script that brings a database from version ``n - 1`` to ``n``."""
 
 

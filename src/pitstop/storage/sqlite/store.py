@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, TypeVar
 
@@ -30,6 +30,7 @@ from pitstop.models import (
     JSON,
     Chunk,
     Fence,
+    GpuSample,
     Job,
     JobEvent,
     JobPage,
@@ -49,7 +50,7 @@ from pitstop.storage.notify import Hub
 from pitstop.storage.sqlite import events, ops, sweep
 from pitstop.storage.sqlite.rows import dumps
 from pitstop.storage.sqlite.writer import Writer
-from pitstop.storage.stats import encode_meta
+from pitstop.storage.stats import encode_gpus, encode_meta
 
 T = TypeVar("T")
 
@@ -291,6 +292,11 @@ class SqliteStore(Store):
 
     async def workers(self, endpoint: str, seen_since: float) -> list[WorkerInfo]:
         result: list[WorkerInfo] = await self._run(sweep.workers, endpoint, seen_since)
+        return result
+
+    async def record_gpus(self, endpoint: str, samples: Mapping[str, GpuSample]) -> list[str]:
+        encoded = [(worker_id, encode_gpus(sample)) for worker_id, sample in samples.items()]
+        result: list[str] = await self._run(sweep.record_gpus, endpoint, encoded)
         return result
 
     # -- sweeper ---------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from pitstop.storage.sqlite.events import add_event, prune_stats
 from pitstop.storage.sqlite.ops import HELD, held, queue_stop, refusal
 from pitstop.storage.sqlite.rows import TERMINAL_SQL, end_job
 from pitstop.storage.sqlite.writer import Tx
-from pitstop.storage.stats import decode_meta, webhook_failure
+from pitstop.storage.stats import decode_gpus, decode_meta, webhook_failure
 
 # -- sweeper ---------------------------------------------------------------------------------
 
@@ -153,14 +153,35 @@ def record_ping(
 def workers(tx: Tx, endpoint: str, seen_since: float) -> list[WorkerInfo]:
     """Workers of the endpoint seen at or after ``seen_since``, by id."""
     rows = tx.all(
-        "SELECT id, last_seen, job_ids, version, meta FROM workers "
+        "SELECT id, last_seen, job_ids, version, meta, gpus FROM workers "
         "WHERE endpoint = ? AND last_seen >= ? ORDER BY id",
         (endpoint, seen_since),
     )
     return [
-        WorkerInfo(worker_id, endpoint, seen, tuple(json.loads(ids)), version, decode_meta(meta))
-        for worker_id, seen, ids, version, meta in rows
+        WorkerInfo(
+            worker_id,
+            endpoint,
+            seen,
+            tuple(json.loads(ids)),
+            version,
+            decode_meta(meta),
+            decode_gpus(gpus),
+        )
+        for worker_id, seen, ids, version, meta, gpus in rows
     ]
+
+
+def record_gpus(tx: Tx, endpoint: str, samples: Sequence[tuple[str, str]]) -> list[str]:
+    """Set the GPU sample (JSON text) of each registered worker; the ids that were."""
+    recorded: list[str] = []
+    for worker_id, text in samples:
+        cursor = tx.conn.execute(
+            "UPDATE workers SET gpus = ? WHERE endpoint = ? AND id = ?",
+            (text, endpoint, worker_id),
+        )
+        if cursor.rowcount:
+            recorded.append(worker_id)
+    return recorded
 
 
 # -- webhook outbox --------------------------------------------------------------------------
