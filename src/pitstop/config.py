@@ -7,12 +7,15 @@ Standard library only: the worker runtime imports this module.
 
 from __future__ import annotations
 
+import functools
 import os
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from pitstop.errors import ConfigError
+from pitstop.models import MAX_POLICY_MS
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -137,6 +140,26 @@ class WorkerConfig:
         return cfg
 
 
+@functools.lru_cache(maxsize=16)
+def endpoint_timeouts(entries: tuple[str, ...]) -> Mapping[str, int]:
+    """``ENDPOINT=MS`` entries as endpoint -> milliseconds (read once per tuple: a submit
+    asks on every call); ConfigError for a malformed entry."""
+    found: dict[str, int] = {}
+    for entry in entries:
+        endpoint, sep, raw = entry.partition("=")
+        try:
+            ms = int(raw.strip())
+        except ValueError:
+            ms = 0
+        if not sep or not endpoint.strip() or not 0 < ms <= MAX_POLICY_MS:
+            raise ConfigError(
+                f"endpoint execution timeout {entry!r}: use ENDPOINT=MS "
+                f"(MS from 1 to {MAX_POLICY_MS})"
+            )
+        found[endpoint.strip()] = ms
+    return MappingProxyType(found)
+
+
 @dataclass
 class ServerConfig:
     """The job server's settings (``PITSTOP_*`` variables, ``pitstop server`` flags)."""
@@ -166,10 +189,10 @@ class ServerConfig:
     retention_run_s: float = 1800.0
     retention_sync_s: float = 60.0
     default_execution_timeout_ms: int = 600_000
-    endpoint_execution_timeout_ms: dict[str, int] = field(default_factory=dict)
-    """Endpoint id -> the default execution timeout of its jobs, in place of
-    ``default_execution_timeout_ms`` (``execution_timeout_ms`` of a ``pitstop.toml``
-    endpoint)."""
+    endpoint_execution_timeouts: tuple[str, ...] = ()
+    """``ENDPOINT=MS`` entries: the execution timeout of one endpoint's jobs that set none, in
+    place of ``default_execution_timeout_ms`` (``execution_timeout_ms`` of a ``pitstop.toml``
+    endpoint; a later entry for an endpoint wins)."""
     default_ttl_ms: int = 86_400_000
     max_run_body: int = 10 * 1024 * 1024
     max_runsync_body: int = 20 * 1024 * 1024
@@ -201,6 +224,11 @@ class ServerConfig:
     log_level: str = "info"
     dashboard: bool = True
     """Serve the web dashboard under ``/dashboard/`` (``/`` redirects there)."""
+
+    def execution_timeout_ms(self, endpoint: str) -> int:
+        """The execution timeout of a job of ``endpoint`` whose policy sets none."""
+        own = endpoint_timeouts(self.endpoint_execution_timeouts)
+        return own.get(endpoint, self.default_execution_timeout_ms)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ServerConfig:

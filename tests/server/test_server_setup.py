@@ -67,3 +67,24 @@ async def test_stop_ends_waiting_long_polls_promptly(start: Start) -> None:
         assert time.monotonic() - started < 3
         assert (await take).status_code == 204
         assert (await stop_poll).status_code == 204
+
+
+async def test_an_endpoint_execution_timeout_is_its_jobs_default(
+    start: Start, tmp_path: Path
+) -> None:
+    server = await start(endpoint_execution_timeouts=("fast=300", "slow=5", "slow=90000"))
+    async with httpx.AsyncClient(base_url=server.url) as client:
+
+        async def timeout_of(endpoint: str, policy: object = None) -> int:
+            body = {"input": {}, "policy": policy}
+            job_id = (await client.post(f"/v2/{endpoint}/run", json=body)).json()["id"]
+            record = (await client.get(f"/pitstop/v1/jobs/{job_id}")).json()
+            return int(record["policy"]["executionTimeout"])
+
+        assert await timeout_of("fast") == 300
+        assert await timeout_of("slow") == 90000, "a later entry wins"
+        assert await timeout_of("other") == 600_000, "the server's default"
+        assert await timeout_of("fast", {"executionTimeout": 1234}) == 1234
+    for bad in ("fast", "=300", "fast=0", "fast=soon", f"fast={2**53}"):
+        with pytest.raises(ConfigError, match="use ENDPOINT=MS"):
+            await start_server(fast_config(tmp_path, endpoint_execution_timeouts=(bad,)))

@@ -96,6 +96,13 @@ SERVER_FLAGS: tuple[Flag, ...] = (
         int,
         "Default per-job execution timeout (ms).",
     ),
+    Flag(
+        "--endpoint-execution-timeout",
+        "endpoint_execution_timeouts",
+        str,
+        "EP=MS: execution timeout of one endpoint's jobs (ms).",
+        multiple=True,
+    ),
     Flag("--ttl-ms", "default_ttl_ms", int, "Default job TTL from submission (ms)."),
     Flag("--max-run-body", "max_run_body", int, "Largest /run body (bytes)."),
     Flag("--max-runsync-body", "max_runsync_body", int, "Largest /runsync body (bytes)."),

@@ -17,7 +17,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from pitstop import __version__
-from pitstop.config import ServerConfig
+from pitstop.config import ServerConfig, endpoint_timeouts
 from pitstop.errors import ConfigError
 from pitstop.server.auth import Auth
 from pitstop.server.bodies import JsonResponse
@@ -96,6 +96,7 @@ def create_app(
     un-prefixed local routes (``/run``, ``/runsync``, ``/status/{id}``, ``/stream/{id}``)."""
     if config.webhook_secret is not None:
         secret_key(config.webhook_secret)  # a bad secret stops the start (ConfigError)
+    endpoint_timeouts(config.endpoint_execution_timeouts)  # so does a bad ENDPOINT=MS
     if local_endpoint is not None and not valid_id(local_endpoint):
         raise ConfigError(f"endpoint id {local_endpoint!r} is not valid: {ID_RULE}")
     own_store = store is None

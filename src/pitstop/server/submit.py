@@ -48,7 +48,7 @@ def _positive_ms(policy: dict[str, Any], name: str, default: int) -> int:
     return max(1, int(value))
 
 
-def parse_policy(raw: Any, config: ServerConfig, endpoint: str | None = None) -> Policy:
+def parse_policy(raw: Any, config: ServerConfig, endpoint: str) -> Policy:
     """The job policy with the defaults filled in: the endpoint's own execution timeout
     when it has one, else the server's."""
     if raw is None:
@@ -64,9 +64,7 @@ def parse_policy(raw: Any, config: ServerConfig, endpoint: str | None = None) ->
         execution_timeout_ms=_positive_ms(
             raw,
             "executionTimeout",
-            config.endpoint_execution_timeout_ms.get(
-                endpoint or "", config.default_execution_timeout_ms
-            ),
+            config.execution_timeout_ms(endpoint),
         ),
         ttl_ms=_positive_ms(raw, "ttl", config.default_ttl_ms),
         low_priority=low,

@@ -221,7 +221,7 @@ async def serve_async(
     if srv.store_url == ServerConfig().store_url:
         check_data_dir(first.data_dir)
     srv = replace(srv, store_url=default_store_url(first, srv))
-    srv = replace(srv, endpoint_execution_timeout_ms=endpoint_timeouts(sups, srv))
+    srv = replace(srv, endpoint_execution_timeouts=endpoint_timeouts(sups, srv))
     worker_key, srv = _worker_key(first, srv)
     with gpu_probe(sups, probe) as probe:
         leases = device_leases(sups, probe, lambda line: sink(f"pitstop | {line}", False))
@@ -250,10 +250,11 @@ async def serve_async(
             await running.stop()
 
 
-def endpoint_timeouts(sups: Sequence[SupervisorConfig], srv: ServerConfig) -> dict[str, int]:
-    """The server's per-endpoint execution timeouts plus those the endpoints set."""
-    own = {s.endpoint_id: s.execution_timeout_ms for s in sups if s.execution_timeout_ms}
-    return {**srv.endpoint_execution_timeout_ms, **own}
+def endpoint_timeouts(sups: Sequence[SupervisorConfig], srv: ServerConfig) -> tuple[str, ...]:
+    """The server's ``ENDPOINT=MS`` execution timeouts, then those the endpoints set (which
+    win)."""
+    own = [f"{s.endpoint_id}={s.execution_timeout_ms}" for s in sups if s.execution_timeout_ms]
+    return (*srv.endpoint_execution_timeouts, *own)
 
 
 def _worker_key(sup: SupervisorConfig, srv: ServerConfig) -> tuple[str, ServerConfig]:
