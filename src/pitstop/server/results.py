@@ -27,7 +27,7 @@ from pitstop.errors import ApiError, BadRequest, NotFound, StaleAttempt
 from pitstop.models import JSON, Outcome, Result
 from pitstop.server.bodies import json_response, read_json
 from pitstop.server.limits import check_value, unrenderable
-from pitstop.server.state import ServerState
+from pitstop.server.state import ServerState, state_of
 
 MAX_RESULTS = 256
 """Most results one ``job-done-batch`` carries."""
@@ -150,11 +150,13 @@ def parse_batch(body: Any) -> list[tuple[str, int | None, Any]]:
 
 
 def _job_id(value: Any) -> TypeGuard[str]:
+    """1-256 visible ASCII characters (printable ASCII but the space)."""
     return (
         isinstance(value, str)
         and 0 < len(value) <= MAX_JOB_ID
         and value.isascii()
-        and all(" " < c < "\x7f" for c in value)
+        and value.isprintable()
+        and " " not in value
     )
 
 
@@ -174,7 +176,7 @@ async def _item(
 
 async def job_done_batch(request: Request, endpoint_id: str, worker_id: str) -> Response:
     """pitstop: several final results at once; 200 with each item's own status."""
-    state: ServerState = request.app.state.pitstop
+    state = state_of(request)
     state.auth.worker(request)
     body = await read_json(request, state.config.max_worker_body, "job-done-batch body")
     items = parse_batch(body)

@@ -37,7 +37,7 @@ from pitstop.server.results import (
     job_done_batch,
     refuse_result,
 )
-from pitstop.server.state import ServerState, Unhealthy
+from pitstop.server.state import ServerState, Unhealthy, state_of
 from pitstop.server.take import release, take_payloads
 from pitstop.storage.base import stop_key
 
@@ -49,7 +49,7 @@ _JSON = "application/json"
 
 
 def _state(request: Request) -> ServerState:
-    state: ServerState = request.app.state.pitstop
+    state = state_of(request)
     state.auth.worker(request)
     return state
 
