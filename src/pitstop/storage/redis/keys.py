@@ -34,29 +34,14 @@ digits (Python ``repr`` or Lua ``%.17g``) so they round-trip exactly.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from pitstop.errors import BadRequest
 from pitstop.models import Job, JobStatus, Policy, WebhookDelivery
+from pitstop.storage.jsontext import dumps, loads
 
 QM_PREFIX_LEN = 17
 """Length of the ``%016d:`` part of a queue member."""
-
-
-def dumps(value: Any) -> str:
-    """Compact JSON text for a stored value (TypeError/ValueError if JSON cannot hold it).
-
-    NaN and Infinity stay tokens (the official worker SDK can send them); a string with lone
-    surrogates, which UTF-8 cannot carry to Redis, keeps them as ``\\u`` escapes.
-    """
-    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-    if not text.isascii():
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            text = json.dumps(value, separators=(",", ":"))
-    return text
 
 
 def encode_value(value: Any, what: str) -> str:
@@ -140,7 +125,7 @@ def _opt_int(raw: str | None) -> int | None:
 
 
 def _opt_json(raw: str | None) -> Any:
-    return None if raw is None else json.loads(raw)
+    return None if raw is None else loads(raw)
 
 
 def decode_job(h: dict[str, str]) -> Job:
@@ -151,7 +136,7 @@ def decode_job(h: dict[str, str]) -> Job:
         id=h["id"],
         endpoint=h["ep"],
         status=status,
-        input=json.loads(h["in"]),
+        input=loads(h["in"]),
         webhook=h.get("wh"),
         policy=Policy(
             execution_timeout_ms=_opt_int(h.get("pexec")),

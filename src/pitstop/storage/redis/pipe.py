@@ -101,14 +101,12 @@ class AutoPipeline:
             loop.call_soon(self._flush)
         if self._timeout is None:
             return await future
+        # a timer rather than ``wait_for``: no extra task and shield per command
+        timer = loop.call_later(self._timeout, self._timed_out, future)
         try:
-            return await asyncio.wait_for(asyncio.shield(future), self._timeout)
-        except asyncio.TimeoutError:
-            self._timed_out(future)
-        except asyncio.CancelledError:
-            future.cancel()
-            raise
-        return await future
+            return await future
+        finally:
+            timer.cancel()
 
     def _timed_out(self, future: asyncio.Future[Any]) -> None:
         """No reply in time: a written command fails its (hung) connection; one not written
