@@ -54,6 +54,8 @@ def encode_value(value: Any, what: str) -> str:
 
 def script_arg(value: Any) -> str:
     """A script argument as text: exact floats, 1/0 booleans."""
+    if type(value) is str:  # most arguments, first
+        return value
     if isinstance(value, bool):
         return "1" if value else "0"
     if isinstance(value, float):

@@ -34,7 +34,7 @@ from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 _Call = tuple[tuple[Any, ...], "asyncio.Future[Any]"]
-_PLAIN = (str, bytes, int)
+_PLAIN = frozenset((str, bytes, int))
 
 
 class InFlightLost(RedisConnectionError):
@@ -60,7 +60,7 @@ def connection_class(url: str) -> type[Any] | None:
             head = args[0]
             if isinstance(head, str) and " " in head:  # "SCRIPT LOAD": separate words
                 args = (*head.split(), *args[1:])
-            if all(type(arg) in _PLAIN for arg in args):
+            if _PLAIN.issuperset(map(type, args)):
                 return [pack(args)]
             return list(super().pack_command(*args))
 
