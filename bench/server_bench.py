@@ -14,6 +14,7 @@ import asyncio
 import json
 import multiprocessing
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -41,10 +42,30 @@ def clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith(("RUNPOD_", "PITSTOP_"))}
 
 
-def start_server(data: Path, port: int) -> subprocess.Popen[bytes]:
+def start_server(
+    data: Path, port: int, store: str = "", profile: str = ""
+) -> subprocess.Popen[bytes]:
+    """The server process; ``profile`` wraps it in ``py-spy record`` (collapsed stacks with
+    thread names and idle frames left out: where the CPU goes, written at exit)."""
     env = clean_env()
     env.update(PITSTOP_LOG_LEVEL="warning", PITSTOP_TAKE_WAIT="20", PITSTOP_SWEEP_INTERVAL="1")
-    cmd = [PYTHON, "-m", "pitstop.server", "--port", str(port), "--store", f"sqlite:///{data}/db"]
+    store = store or f"sqlite:///{data}/db"
+    cmd = [PYTHON, "-m", "pitstop.server", "--port", str(port), "--store", store]
+    if profile:
+        spy = str(Path(PYTHON).with_name("py-spy"))
+        cmd = [
+            spy,
+            "record",
+            "--format",
+            "raw",
+            "--threads",
+            "-r",
+            "250",
+            "-o",
+            profile,
+            "--",
+            *cmd,
+        ]
     return subprocess.Popen(
         cmd, env=env, stdout=open(data / "server.log", "wb"), stderr=subprocess.STDOUT
     )
@@ -81,6 +102,24 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process (Linux ``/proc``), for CPU cost per job."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def thread_cpu_seconds(pid: int) -> dict[str, float]:
+    """CPU seconds of the process's main thread and of all its other threads together."""
+    split = {"main": 0.0, "other threads": 0.0}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        seconds = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        split["main" if task.name == str(pid) else "other threads"] += seconds
+    return split
+
+
+def server_process_id(server: subprocess.Popen[bytes]) -> int:
+    """The server's pid: ``server`` itself, or its child when py-spy wraps it."""
+    if Path(server.args[0]).name != "py-spy":  # type: ignore[index]
+        return server.pid
+    children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+    return int(children[0])
 
 
 def pct(values: list[float], q: float) -> float:
@@ -316,6 +355,8 @@ async def main() -> None:
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--only", choices=["wakeup", "runsync", "throughput", "sse"])
+    parser.add_argument("--store", default="", help="store URL (default: SQLite in a temp dir)")
+    parser.add_argument("--profile", default="", help="py-spy collapsed stacks of the server")
     parser.add_argument(
         "--raw-workers", action="store_true", help="protocol-level workers instead of pitstop's"
     )
@@ -324,11 +365,13 @@ async def main() -> None:
         data = Path(tmp)
         port = free_port()
         url = f"http://127.0.0.1:{port}"
-        server = start_server(data, port)
+        server = start_server(data, port, args.store, args.profile)
+        server_pid = 0
         workers: list[subprocess.Popen[bytes]] = []
         results: dict[str, object] = {"cpus": os.cpu_count(), "load": os.getloadavg()[0]}
         try:
             await wait_ready(url)
+            server_pid = server_process_id(server)
             if args.only in (None, "wakeup"):
                 results.update(await bench_wakeup(url))
             if args.only in (None, "sse"):
@@ -361,15 +404,23 @@ async def main() -> None:
                         for i in range(args.workers)
                     ]
                 results["worker_kind"] = "raw-protocol" if args.raw_workers else "pitstop"
-                cpu_before = cpu_seconds(server.pid)
+                cpu_before = cpu_seconds(server_pid)
+                threads_before = thread_cpu_seconds(server_pid)
                 results.update(await bench_throughput(url, port, args.jobs, args.clients))
-                cpu_ms = (cpu_seconds(server.pid) - cpu_before) * 1000
+                cpu_ms = (cpu_seconds(server_pid) - cpu_before) * 1000
                 results["server_cpu_ms_per_job"] = round(cpu_ms / args.jobs, 3)
+                threads_after = thread_cpu_seconds(server_pid)
+                results["server_cpu_ms_per_job_by_thread"] = {
+                    name: round((threads_after[name] - threads_before[name]) * 1000 / args.jobs, 3)
+                    for name in threads_after
+                }
                 for proc in raw:
                     proc.kill()
         finally:
-            for proc in [*workers, server]:
+            for proc in workers:
                 proc.terminate()
+            # the server itself (under py-spy: py-spy then writes its profile and exits)
+            os.kill(server_pid or server.pid, signal.SIGTERM)
             for proc in [*workers, server]:
                 proc.wait(20)
     print(json.dumps(results, indent=2))

@@ -74,3 +74,40 @@ def test_no_extensions_against_a_runpod_platform(platform: FakePlatform, spawn: 
     assert result.header("X-Pitstop-Attempt") is None
     assert worker.shutdown() == 0
     assert platform.log_posts() == []
+
+
+def test_results_ready_together_may_share_one_batch_post_else_go_alone(
+    pitstop_platform: FakePlatform, spawn: Spawn
+) -> None:
+    """A platform without ``job-done-batch`` (404) still gets every result through its own
+    job-done, and is not sent a batch again."""
+    p = pitstop_platform
+    first = [{"id": f"b{i}", "attempt": 1, "input": {"return": i}} for i in range(8)]
+    p.add_jobs(*first)
+    worker = spawn("async_handler", {**fast_env(p), "TEST_CONCURRENCY": "8"})
+    for job in first:
+        (result,) = p.wait_for(lambda job=job: p.results(job["id"]))
+        assert result.json() == {"output": job["input"]["return"]}
+        assert result.header("X-Pitstop-Attempt") == "1"
+    batches = [r for r in p.requests if "/job-done-batch/" in r.path]
+    assert len(batches) == 1, "the results of one take go out together first"
+    assert batches[0].target == "/v2/ep/job-done-batch/pod1?gpu=T"
+    sent = batches[0].json()["results"]
+    assert {item["id"] for item in sent} <= {job["id"] for job in first}
+    assert all(item["attempt"] == 1 and "output" in item["result"] for item in sent)
+    more = [{"id": f"c{i}", "attempt": 1, "input": {"return": i}} for i in range(8)]
+    p.add_jobs(*more)
+    for job in more:
+        p.wait_for(lambda job=job: p.results(job["id"]))
+    assert len([r for r in p.requests if "/job-done-batch/" in r.path]) == 1
+    assert worker.shutdown() == 0
+
+
+def test_no_batch_posts_against_a_runpod_platform(platform: FakePlatform, spawn: Spawn) -> None:
+    jobs = [{"id": f"r{i}", "input": {"return": i}} for i in range(8)]
+    platform.add_jobs(*jobs)
+    worker = spawn("async_handler", {**fast_env(platform), "TEST_CONCURRENCY": "8"})
+    for job in jobs:
+        platform.wait_for(lambda job=job: platform.results(job["id"]))
+    assert worker.shutdown() == 0
+    assert not [r for r in platform.requests if "batch" in r.path and r.method == "POST"]

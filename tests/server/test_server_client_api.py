@@ -238,3 +238,22 @@ async def test_workers_route_shows_why_a_worker_is_unhealthy(
     await Worker(client, "ep", "sick").ping()
     rows = (await client.get("/pitstop/v1/endpoints/ep/workers")).json()["workers"]
     assert {row["id"]: row["status"] for row in rows}["sick"] == "idle", "a healthy ping clears it"
+
+
+async def test_job_ids_are_uuid7_in_time_order(client: httpx.AsyncClient) -> None:
+    """Ids are RFC 9562 version 7: valid UUIDs whose text sorts by submission time (the
+    stores' id indexes grow at one edge); ``/runsync`` ids keep RunPod's ``sync-`` prefix."""
+    import uuid
+
+    from pitstop.server.submit import uuid7
+
+    ids = [(await client.post("/v2/ep/run", json={"input": i})).json()["id"] for i in range(3)]
+    parsed = [uuid.UUID(job_id) for job_id in ids]
+    assert all(u.version == 7 and u.variant == uuid.RFC_4122 for u in parsed)
+    assert len(set(ids)) == 3
+    earlier, later = uuid7(1_700_000_000_000_000_000), uuid7(1_700_000_000_002_000_000)
+    assert earlier < later and earlier[:13] != later[:13]
+    assert uuid.UUID(earlier).int >> 80 == 1_700_000_000_000
+    sync = await client.post("/v2/ep/runsync?wait=1000", json={"input": 1})
+    assert sync.json()["id"].startswith("sync-")
+    assert uuid.UUID(sync.json()["id"].removeprefix("sync-")).version == 7

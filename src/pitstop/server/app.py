@@ -111,6 +111,7 @@ def create_app(
         lifespan=_lifespan(state, own_store),
     )
     app.state.pitstop = state
+    app.pitstop = state
     install_error_handlers(app)
     add_client_routes(app, local_endpoint)
     add_worker_routes(app)

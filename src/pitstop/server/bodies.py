@@ -24,6 +24,7 @@ SERVER_HEADER = "X-Pitstop-Server"
 """On every JSON answer: tells clients this server honours pitstop's extensions (an
 ``Idempotency-Key`` on submits, so a submit whose answer was lost may be sent again)."""
 _SERVER_RAW = (SERVER_HEADER.lower().encode(), __version__.encode())
+_JSON_TYPE = (b"content-type", b"application/json")
 _ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
 
 
@@ -38,6 +39,11 @@ class JsonResponse(Response):
     media_type = "application/json"
 
     def init_headers(self, headers: Mapping[str, str] | None = None) -> None:
+        if headers is None and self.status_code >= 200 and self.status_code not in (204, 304):
+            # the common case, without Starlette's generic header building
+            length = str(len(self.body)).encode()
+            self.raw_headers = [(b"content-length", length), _JSON_TYPE, _SERVER_RAW]
+            return
         super().init_headers(headers)
         if not any(name == _SERVER_RAW[0] for name, _ in self.raw_headers):
             self.raw_headers.append(_SERVER_RAW)

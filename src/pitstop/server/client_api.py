@@ -23,7 +23,7 @@ from pitstop.server.errors import ERROR_RESPONSES, SUBMIT_RESPONSES
 from pitstop.server.gpus import health_gpus
 from pitstop.server.limits import describe
 from pitstop.server.sse import event_stream, resume_after, wants_events
-from pitstop.server.state import ServerState
+from pitstop.server.state import ServerState, state_of
 from pitstop.server.submit import IDEMPOTENCY_HEADER, parse_submit
 from pitstop.server.views import health_body, status_body, stream_body
 from pitstop.storage.base import job_key
@@ -34,9 +34,7 @@ TTL_MAX_MS = 10 * 365 * 86_400_000.0
 _LOCAL_PATHS = ("run", "runsync", "status", "stream")
 
 
-def _state(request: Request) -> ServerState:
-    state: ServerState = request.app.state.pitstop
-    return state
+_state = state_of
 
 
 def _missing(job_id: str) -> NotFound:
@@ -93,7 +91,7 @@ async def _enqueue(state: ServerState, new: NewJob) -> Job:
     """Persist the job (429 when the queue is over ``max_queue``)."""
     job = await state.store.enqueue(new, max_queue=state.config.max_queue)
     if job.id == new.id:  # not an earlier job returned for a repeated Idempotency-Key
-        state.metrics.submitted.labels(new.endpoint).inc()
+        state.metrics.submitted_one(new.endpoint)
     return job
 
 

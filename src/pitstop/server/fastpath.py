@@ -29,6 +29,7 @@ from pitstop.server import client_api, worker_api
 from pitstop.server.errors import error_response
 from pitstop.server.inflight import counted
 from pitstop.server.limits import check_id
+from pitstop.server.state import ServerState
 from pitstop.server.urls import repair_query_in_path
 
 log = logging.getLogger("pitstop.server")
@@ -72,6 +73,9 @@ class FastPathApp(FastAPI):
     (:mod:`pitstop.server.inflight`).
     """
 
+    pitstop: ServerState
+    """Set by :func:`pitstop.server.app.create_app` (see :func:`~pitstop.server.state.state_of`)."""
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.fast_routes = _table()
@@ -86,7 +90,7 @@ class FastPathApp(FastAPI):
         except ApiError as exc:
             await error_response(exc)(scope, receive, send)
             return
-        await counted(self.state.pitstop.inflight, scope, receive, send, self._dispatch)
+        await counted(self.pitstop.inflight, scope, receive, send, self._dispatch)
 
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         handler, args = self._match(scope)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
+from typing import Any
 from urllib.parse import quote
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -63,10 +64,24 @@ class Metrics:
             registry=r,
         )
         self._notes: OrderedDict[str, tuple[str, float, float]] = OrderedDict()
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
+
+    def child(self, metric: Counter | Histogram, *labels: str) -> Any:
+        """``metric.labels(*labels)``, remembered: prometheus_client checks and looks up the
+        labels on every call, a measurable part of a small job's CPU."""
+        key = (id(metric), labels)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = metric.labels(*labels)
+        return found
+
+    def submitted_one(self, endpoint: str) -> None:
+        """A job was accepted by run/runsync."""
+        self.child(self.submitted, endpoint).inc()
 
     def taken(self, endpoint: str, job_id: str, created_at: float, now: float) -> None:
         """A worker took a job: observe the queue wait, remember times for :meth:`done`."""
-        self.take_latency.labels(endpoint).observe(max(0.0, now - created_at))
+        self.child(self.take_latency, endpoint).observe(max(0.0, now - created_at))
         self._notes[job_id] = (endpoint, created_at, now)
         if len(self._notes) > _MAX_NOTES:
             self._notes.popitem(last=False)
@@ -77,9 +92,9 @@ class Metrics:
         if note is None:
             return
         endpoint, created_at, started_at = note
-        self.finished.labels(endpoint, status.value).inc()
-        self.run_latency.labels(endpoint).observe(max(0.0, now - started_at))
-        self.e2e_latency.labels(endpoint).observe(max(0.0, now - created_at))
+        self.child(self.finished, endpoint, status.value).inc()
+        self.child(self.run_latency, endpoint).observe(max(0.0, now - started_at))
+        self.child(self.e2e_latency, endpoint).observe(max(0.0, now - created_at))
 
     async def render(
         self, store: Store, unhealthy: dict[str, set[str]], seen_since: float

@@ -15,8 +15,8 @@ from typing import Any
 from pitstop.models import MAX_POLICY_MS, JobStatus
 from pitstop.server import gpus
 from pitstop.server.limits import ID_PATTERN
+from pitstop.server.results import MAX_ATTEMPT, MAX_JOB_ID, MAX_RESULTS
 from pitstop.server.submit import MAX_IDEMPOTENCY_KEY, MAX_WEBHOOK_URL
-from pitstop.server.worker_api import MAX_ATTEMPT
 
 Schema = dict[str, Any]
 
@@ -257,6 +257,26 @@ CHUNKS: Schema = {
     "description": 'RunPod\'s `{"output": value}` or pitstop\'s `{"outputs": [values]}`.',
 }
 LOG_BODY: Schema = _obj(("lines",), lines={"type": "array", "items": LOG_LINE})
+DONE_BATCH: Schema = _obj(
+    ("results",),
+    results={
+        "type": "array",
+        "maxItems": MAX_RESULTS,
+        "items": {
+            "type": "object",
+            "required": ["id", "result"],
+            "properties": {
+                "id": {"type": "string", "pattern": "^[!-~]+$", "maxLength": MAX_JOB_ID},
+                "attempt": {"type": ["integer", "null"], "minimum": 0, "maximum": MAX_ATTEMPT},
+                "result": RESULT,
+            },
+        },
+    },
+)
+DONE_BATCH["description"] = (
+    "pitstop: final results of several jobs; each item is handled as its own `job-done` "
+    "(with `attempt` as `X-Pitstop-Attempt`); ids must differ."
+)
 
 BODIES: dict[str, tuple[Schema, bool]] = {
     "run": (SUBMIT, True),
@@ -265,6 +285,7 @@ BODIES: dict[str, tuple[Schema, bool]] = {
     "job-stream": (CHUNKS, True),
     "job-log": (LOG_BODY, True),
     "endpoint-gpus": (GPU_REPORT, True),
+    "job-done-batch": (DONE_BATCH, True),
     "job-release": (
         {
             "type": ["object", "null"],
@@ -299,6 +320,18 @@ SUCCESS: dict[str, Schema] = {
     "job-take": JOB_PAYLOAD,
     "job-take-batch": {"type": "array", "items": JOB_PAYLOAD},
     "job-done": OUTCOME,
+    "job-done-batch": _obj(
+        ("results",),
+        results={
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["id", "status"],
+                "description": "The item's status as its own job-done would have answered "
+                "(200 with `outcome`, or the error body's `error`).",
+            },
+        },
+    ),
     "job-stream": OUTCOME,
     "job-stop": _obj(("jobsToStop",), jobsToStop={"type": "array", "items": _STR}),
     "ping": OK,

@@ -1,6 +1,7 @@
 """What every route shares: config, store, auth, metrics, the worker registry cache.
 
-One :class:`ServerState` per app, stored on ``app.state.pitstop``. It also owns the
+One :class:`ServerState` per app, stored on ``app.state.pitstop`` and, for the hot routes
+(:func:`state_of`), as the plain attribute ``app.pitstop``. It also owns the
 long-poll helper :meth:`ServerState.wait_until`, so every long-poll ends promptly when the
 server stops instead of holding shutdown for a whole ``take_wait``.
 """
@@ -12,6 +13,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from pitstop import __version__
 from pitstop.config import ServerConfig
@@ -22,6 +24,9 @@ from pitstop.server.metrics import Metrics
 from pitstop.ssrf import Allowlist
 from pitstop.storage.base import Store, Watch
 
+if TYPE_CHECKING:
+    from starlette.requests import Request
+
 log = logging.getLogger("pitstop.server")
 
 _CLOSING_CHECK = 0.25
@@ -30,6 +35,13 @@ _CLOSING_CHECK = 0.25
 
 def _registry_failed(worker_id: str, exc: Exception) -> None:
     log.warning("could not record worker %s in the registry: %s", worker_id, exc)
+
+
+def state_of(request: Request) -> ServerState:
+    """The app's state. A plain attribute of the app: Starlette's ``app.state`` answers
+    through ``__getattr__`` after a failed lookup, measurably slower on every request."""
+    state: ServerState = request.scope["app"].pitstop
+    return state
 
 
 @dataclass

@@ -5,8 +5,9 @@ milliseconds of an enqueue (:mod:`pitstop.server.take`); ``job-done`` takes a fi
 text, even under a form-urlencoded content type, possibly with ``NaN``); ``job-stream``
 appends chunks; ``job-stop`` long-polls the worker's stop list; ``ping`` renews leases and
 records the worker. pitstop extensions (see ``interfaces.md``): the ``X-Pitstop-Server``
-header on take answers, ``X-Pitstop-Attempt`` fencing, ``job-log``, ``job-release`` (a
-supervisor saw the worker exit: its jobs are requeued at once instead of after the lease).
+header on take answers, ``X-Pitstop-Attempt`` fencing, ``job-done-batch`` (several results
+in one request, :mod:`pitstop.server.results`), ``job-log``, ``job-release`` (a supervisor
+saw the worker exit: its jobs are requeued at once instead of after the lease).
 
 The hot routes use no pydantic models: bodies are decoded once with orjson. A result or
 chunk the server could not render again (:mod:`pitstop.server.limits`) is refused with 400
@@ -15,22 +16,28 @@ and ends the job FAILED with the reason; progress and log lines are only refused
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, NoReturn
+from typing import Any
 
 from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import Response
 
-from pitstop.errors import BadRequest, NotFound, StaleAttempt
-from pitstop.models import JSON, Fence, Outcome, Result, WorkerMeta
+from pitstop.errors import BadRequest
+from pitstop.models import JSON, Fence, Outcome, WorkerMeta
 from pitstop.server.bodies import json_response, query_value, read_json
 from pitstop.server.errors import ERROR_RESPONSES, WORKER_RESPONSES
 from pitstop.server.limits import check_value, unrenderable
-from pitstop.server.state import ServerState, Unhealthy
+from pitstop.server.results import (
+    MAX_ATTEMPT,
+    accept,
+    check_outcome,
+    job_done_batch,
+    refuse_result,
+)
+from pitstop.server.state import ServerState, Unhealthy, state_of
 from pitstop.server.take import release, take_payloads
 from pitstop.storage.base import stop_key
 
@@ -42,12 +49,9 @@ _JSON = "application/json"
 
 
 def _state(request: Request) -> ServerState:
-    state: ServerState = request.app.state.pitstop
+    state = state_of(request)
     state.auth.worker(request)
     return state
-
-
-MAX_ATTEMPT = 2**31 - 1
 
 
 def _attempt(request: Request) -> int | None:
@@ -65,10 +69,7 @@ def _attempt(request: Request) -> int | None:
 
 def _check(outcome: Outcome, job_id: str, worker_id: str) -> Response:
     """Map a fenced write's outcome to the answer (409 stale, 404 unknown, else 200)."""
-    if outcome is Outcome.STALE:
-        raise StaleAttempt(f"worker {worker_id} no longer holds this attempt of job {job_id}")
-    if outcome is Outcome.UNKNOWN:
-        raise NotFound(f"job {job_id!r} not found")
+    check_outcome(outcome, job_id, worker_id)
     return json_response({"id": job_id, "outcome": outcome.value})
 
 
@@ -97,76 +98,13 @@ async def job_take_batch(request: Request, endpoint_id: str, worker_id: str) -> 
     return Response(b"[" + b",".join(payloads) + b"]", media_type=_JSON, headers=headers)
 
 
-def _error_text(value: JSON) -> str | None:
-    """RunPod's ``error`` is always a string: falsy drops it, non-strings are JSON-encoded."""
-    if not value:
-        return None
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, default=str)
-
-
-def parse_result(body: Any) -> Result:
-    """A final ``job-done`` body (worker-protocol §2.3): ``output``/``error``/``stopPod``."""
-    if body is None:
-        body = {}
-    if not isinstance(body, dict):
-        raise BadRequest("job-done body must be a JSON object")
-    return Result(
-        output=body.get("output"),
-        has_output="output" in body,
-        error=_error_text(body.get("error")),
-        stop_pod=bool(body.get("stopPod")),
-    )
-
-
-def _problem(body: dict[str, Any], fields: tuple[str, ...]) -> str | None:
-    """What makes a field of a worker's body unrenderable (``"output nests deeper ..."``)."""
-    for field in fields:
-        if field in body:
-            why = unrenderable(body[field])
-            if why is not None:
-                return f"{field} {why}"
-    return None
-
-
-async def _refuse_result(
-    state: ServerState, worker_id: str, job_id: str, attempt: int | None, problem: str
-) -> NoReturn:
-    """Refuse a result the server could not render again: the job ends FAILED with the
-    reason (fenced: only its holder's result can end it), the worker gets 400."""
-    reason = f"Job result refused by the server: {problem}"
-    now = state.now()
-    result = Result(error=reason)
-    outcome = await state.store.finish(
-        job_id, worker_id, attempt, result, now, state.retention(job_id)
-    )
-    if outcome is Outcome.ACCEPTED:
-        state.metrics.done(job_id, result.status, now)
-    _check(outcome, job_id, worker_id)
-    raise BadRequest(reason)
-
-
 async def job_done(request: Request, endpoint_id: str, worker_id: str, job_id: str) -> Response:
     """A final result, or a progress update ``{"status": "IN_PROGRESS", "output": p}``."""
     state = _state(request)
     attempt = _attempt(request)
     body = await read_json(request, state.config.max_worker_body, "job-done body")
-    store = state.store
-    if isinstance(body, dict) and body.get("status") == "IN_PROGRESS":
-        check_value(body.get("output"), "output")
-        outcome = await store.set_progress(job_id, worker_id, attempt, body.get("output"))
-        return _check(outcome, job_id, worker_id)
-    if isinstance(body, dict):
-        problem = _problem(body, ("output", "error"))
-        if problem is not None:
-            await _refuse_result(state, worker_id, job_id, attempt, problem)
-    result = parse_result(body)
-    now = state.now()
-    outcome = await store.finish(job_id, worker_id, attempt, result, now, state.retention(job_id))
-    if outcome is Outcome.ACCEPTED:
-        state.metrics.done(job_id, result.status, now)
-    return _check(outcome, job_id, worker_id)
+    outcome = await accept(state, worker_id, job_id, attempt, body)
+    return json_response({"id": job_id, "outcome": outcome.value})
 
 
 async def job_stream(request: Request, endpoint_id: str, worker_id: str, job_id: str) -> Response:
@@ -182,7 +120,7 @@ async def job_stream(request: Request, endpoint_id: str, worker_id: str, job_id:
         raise BadRequest('job-stream body must be {"output": value} or {"outputs": [values]}')
     why = unrenderable(outputs, levels=1)
     if why is not None:
-        await _refuse_result(state, worker_id, job_id, attempt, f"stream output {why}")
+        await refuse_result(state, worker_id, job_id, attempt, f"stream output {why}")
     outcome = Outcome.ACCEPTED
     for output in outputs:
         outcome = await state.store.append_chunk(job_id, worker_id, attempt, output)
@@ -318,6 +256,7 @@ ROUTES: list[tuple[str, Handler, str]] = [
     ("job-take/{worker_id}", job_take, "GET"),
     ("job-take-batch/{worker_id}", job_take_batch, "GET"),
     ("job-done/{worker_id}/{job_id}", job_done, "POST"),
+    ("job-done-batch/{worker_id}", job_done_batch, "POST"),
     ("job-stream/{worker_id}/{job_id}", job_stream, "POST"),
     ("job-stop/{worker_id}", job_stop, "GET"),
     ("ping/{worker_id}", ping, "GET"),

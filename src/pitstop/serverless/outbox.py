@@ -154,7 +154,7 @@ class Outbox:
     async def _send_final(self, body: bytes, is_stream: bool, stop_pod: bool) -> bool:
         url = self.transport.urls.result_url(self.job_id, is_stream)
         headers = self.transport.headers_for(self.job)
-        status, answer = await self.transport.post_answer(url, body, headers)
+        status, answer = await self.transport.finals.post(self.job, url, body, headers)
         if status == 413:
             get_logger().error(f"Result of {len(body)} bytes refused as too large.", self.job_id)
             status = await self.transport.post(url, too_large_body(len(body), stop_pod), headers)

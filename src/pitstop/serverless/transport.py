@@ -28,6 +28,7 @@ from urllib.parse import urlencode
 
 from pitstop.config import WorkerConfig
 from pitstop.serverless.backoff import UNAVAILABLE, Backoff, retry_after
+from pitstop.serverless.done_batch import DoneBatcher, batch_url
 from pitstop.serverless.logger import get_logger
 from pitstop.serverless.version import runpod_version
 
@@ -276,6 +277,7 @@ class Transport:
         self.take_backoff = Backoff(cfg.backoff_base, cfg.backoff_max)
         self.empty_backoff = Backoff(cfg.backoff_base, min(cfg.backoff_max, EMPTY_BACKOFF_MAX))
         self._take_urls: dict[tuple[int, bool], str] = {}
+        self.finals = DoneBatcher(self, batch_url(urls.done, cfg.worker_id))
         self._last_error_log = 0.0
         self._suppressed = 0
 

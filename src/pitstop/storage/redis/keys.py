@@ -36,29 +36,14 @@ digits (Python ``repr`` or Lua ``%.17g``) so they round-trip exactly.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from pitstop.errors import BadRequest
 from pitstop.models import Job, JobStatus, Policy, WebhookDelivery
+from pitstop.storage.jsontext import dumps, loads
 
 QM_PREFIX_LEN = 17
 """Length of the ``%016d:`` part of a queue member."""
-
-
-def dumps(value: Any) -> str:
-    """Compact JSON text for a stored value (TypeError/ValueError if JSON cannot hold it).
-
-    NaN and Infinity stay tokens (the official worker SDK can send them); a string with lone
-    surrogates, which UTF-8 cannot carry to Redis, keeps them as ``\\u`` escapes.
-    """
-    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-    if not text.isascii():
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            text = json.dumps(value, separators=(",", ":"))
-    return text
 
 
 def encode_value(value: Any, what: str) -> str:
@@ -71,6 +56,8 @@ def encode_value(value: Any, what: str) -> str:
 
 def script_arg(value: Any) -> str:
     """A script argument as text: exact floats, 1/0 booleans."""
+    if type(value) is str:  # most arguments, first
+        return value
     if isinstance(value, bool):
         return "1" if value else "0"
     if isinstance(value, float):
@@ -142,7 +129,7 @@ def _opt_int(raw: str | None) -> int | None:
 
 
 def _opt_json(raw: str | None) -> Any:
-    return None if raw is None else json.loads(raw)
+    return None if raw is None else loads(raw)
 
 
 def decode_job(h: dict[str, str]) -> Job:
@@ -153,7 +140,7 @@ def decode_job(h: dict[str, str]) -> Job:
         id=h["id"],
         endpoint=h["ep"],
         status=status,
-        input=json.loads(h["in"]),
+        input=loads(h["in"]),
         webhook=h.get("wh"),
         policy=Policy(
             execution_timeout_ms=_opt_int(h.get("pexec")),

@@ -34,7 +34,7 @@ from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 _Call = tuple[tuple[Any, ...], "asyncio.Future[Any]"]
-_PLAIN = (str, bytes, int)
+_PLAIN = frozenset((str, bytes, int))
 
 
 class InFlightLost(RedisConnectionError):
@@ -60,7 +60,7 @@ def connection_class(url: str) -> type[Any] | None:
             head = args[0]
             if isinstance(head, str) and " " in head:  # "SCRIPT LOAD": separate words
                 args = (*head.split(), *args[1:])
-            if all(type(arg) in _PLAIN for arg in args):
+            if _PLAIN.issuperset(map(type, args)):
                 return [pack(args)]
             return list(super().pack_command(*args))
 
@@ -101,14 +101,12 @@ class AutoPipeline:
             loop.call_soon(self._flush)
         if self._timeout is None:
             return await future
+        # a timer rather than ``wait_for``: no extra task and shield per command
+        timer = loop.call_later(self._timeout, self._timed_out, future)
         try:
-            return await asyncio.wait_for(asyncio.shield(future), self._timeout)
-        except asyncio.TimeoutError:
-            self._timed_out(future)
-        except asyncio.CancelledError:
-            future.cancel()
-            raise
-        return await future
+            return await future
+        finally:
+            timer.cancel()
 
     def _timed_out(self, future: asyncio.Future[Any]) -> None:
         """No reply in time: a written command fails its (hung) connection; one not written

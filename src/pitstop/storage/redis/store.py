@@ -69,6 +69,7 @@ from pitstop.models import (
     WorkerMeta,
 )
 from pitstop.storage.base import Store, Watch
+from pitstop.storage.jsontext import loads
 from pitstop.storage.redis import console
 from pitstop.storage.redis.keys import (
     QM_PREFIX_LEN,
@@ -368,7 +369,7 @@ class RedisStore(Store):
         job = decode_flat_job(record)
         if job is None or (endpoint is not None and job.endpoint != endpoint):
             return None
-        return job, [Chunk(int(first) + i, json.loads(text)) for i, text in enumerate(texts)]
+        return job, [Chunk(int(first) + i, loads(text)) for i, text in enumerate(texts)]
 
     async def set_retention(self, job_id: str, seconds: float, now: float) -> Job | None:
         return await self._job_call("set_retention", job_id, now, seconds)

@@ -2,7 +2,9 @@
 
 Writers (:func:`add_event`, :func:`job_ended`) are called by the operations in
 :mod:`~pitstop.storage.sqlite.ops` and :mod:`~pitstop.storage.sqlite.sweep` inside their own
-transaction, so an event or a statistic is committed exactly when its transition is. Readers
+transaction, so an event or a statistic is committed exactly when its transition is. They
+defer their rows to the end of the batch (:meth:`Tx.defer`, :meth:`Tx.tally`): one
+``executemany`` per batch, one counter upsert per distinct bucket; readers flush first. Readers
 run on the writer thread like every other operation (each is one indexed range read).
 
 Tables (schema version 2): ``job_events (job_id, seq)`` holds timelines; ``job_stats
@@ -41,6 +43,17 @@ _SUMMARY_COLUMNS = (
 )
 
 
+_ADD_EVENT = (
+    "INSERT INTO job_events (job_id, seq, at, kind, worker_id, attempt, detail) "
+    "SELECT ?, n, ?, ?, ?, ?, ? FROM (SELECT COUNT(*) AS n FROM job_events WHERE job_id = ?) "
+    "WHERE n < ?"
+)
+_COUNT = (
+    "INSERT INTO job_stats (endpoint, minute, metric, n) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (endpoint, minute, metric) DO UPDATE SET n = n + excluded.n"
+)
+
+
 def add_event(
     tx: Tx,
     job_id: str,
@@ -50,12 +63,11 @@ def add_event(
     attempt: int | None = None,
     detail: str | None = None,
 ) -> None:
-    """Append one event to the job's timeline unless the job's cap is reached."""
+    """Append one event to the job's timeline unless the job's cap is reached (written at
+    the end of the batch, in the order events were added)."""
     cap = MAX_PROGRESS_EVENTS if kind is EventKind.PROGRESS else MAX_EVENTS
-    tx.conn.execute(
-        "INSERT INTO job_events (job_id, seq, at, kind, worker_id, attempt, detail) "
-        "SELECT ?, n, ?, ?, ?, ?, ? FROM (SELECT COUNT(*) AS n FROM job_events WHERE job_id = ?) "
-        "WHERE n < ?",
+    tx.defer(
+        _ADD_EVENT,
         (
             job_id,
             at,
@@ -79,14 +91,8 @@ def job_ended(
 ) -> None:
     """Count a job that just became terminal in its endpoint's bucket for ``now``."""
     minute = minute_of(now)
-    tx.conn.executemany(
-        "INSERT INTO job_stats (endpoint, minute, metric, n) VALUES (?, ?, ?, 1) "
-        "ON CONFLICT (endpoint, minute, metric) DO UPDATE SET n = n + 1",
-        [
-            (endpoint, minute, metric)
-            for metric in ended_fields(status.value, created_at, started_at, now)
-        ],
-    )
+    for metric in ended_fields(status.value, created_at, started_at, now):
+        tx.tally(_COUNT, (endpoint, minute, metric))
 
 
 def ended_without_result(
@@ -104,6 +110,7 @@ def ended_without_result(
 
 def prune_stats(tx: Tx, now: float) -> None:
     """Forget buckets older than :data:`~pitstop.storage.stats.STATS_KEEP_S`."""
+    tx.flush()
     tx.conn.execute("DELETE FROM job_stats WHERE minute < ?", (int(now - STATS_KEEP_S),))
 
 
@@ -112,6 +119,7 @@ def prune_stats(tx: Tx, now: float) -> None:
 
 def events(tx: Tx, job_id: str) -> list[JobEvent]:
     """The job's timeline in order."""
+    tx.flush()
     rows = tx.all(
         "SELECT seq, at, kind, worker_id, attempt, detail FROM job_events "
         "WHERE job_id = ? ORDER BY seq",
@@ -127,6 +135,7 @@ def stats(tx: Tx, endpoint: str, since: float, until: float, step: int) -> list[
     """Non-empty ``step``-wide buckets of the endpoint from ``since`` to ``until`` (the
     minutes are added up by SQLite, so a day is one indexed range scan and ~100 rows out)."""
     step = max(60, step // 60 * 60)
+    tx.flush()
     rows = tx.all(
         "SELECT minute / ?1 * ?1 AS slot, metric, SUM(n) FROM job_stats WHERE endpoint = ?2 "
         "AND minute >= ?3 AND minute <= ?4 GROUP BY slot, metric ORDER BY slot",

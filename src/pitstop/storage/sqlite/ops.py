@@ -24,12 +24,12 @@ from pitstop.models import (
     Outcome,
 )
 from pitstop.storage.base import job_key, queue_key, stop_key
+from pitstop.storage.jsontext import loads
 from pitstop.storage.sqlite.events import add_event, job_ended
 from pitstop.storage.sqlite.rows import (
     JOB_COLUMNS,
     end_job,
     fetch_job,
-    loads,
     queue_webhook,
     row_to_job,
 )

@@ -1,65 +1,18 @@
-"""Row mapping for the SQLite store: JSON text codec, the job column list, terminal transitions.
+"""Row mapping for the SQLite store: the job column list, terminal transitions.
 
-JSON values are stored as JSON text, written and read with orjson when it is available.
-NaN and Infinity (which the official worker SDK can send) must survive as the
-``NaN``/``Infinity`` tokens instead of silently becoming ``null``, so both directions fall
-back to the standard library where orjson would lose or refuse them.
+JSON values are stored as JSON text (:mod:`pitstop.storage.jsontext`).
 """
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
-from pitstop.models import JSON, Job, JobStatus, Policy
+from pitstop.models import Job, JobStatus, Policy
 from pitstop.storage.base import job_key
+from pitstop.storage.jsontext import dumps, loads
 from pitstop.storage.sqlite.events import ended_without_result
 from pitstop.storage.sqlite.writer import Tx
-
-try:
-    import orjson
-
-    _fast_dumps: Any = orjson.dumps
-    _fast_loads: Any = orjson.loads
-    _FastError: type[Exception] = orjson.JSONDecodeError
-except ImportError:  # pragma: no cover - orjson is a core dependency
-    _fast_dumps = None
-    _fast_loads = json.loads
-    _FastError = ValueError
-
-
-def dumps(value: JSON) -> str:
-    """JSON text for ``value``; raises TypeError/ValueError for values JSON cannot hold.
-
-    orjson is tried first; it writes NaN/Infinity as ``null``, so any output containing
-    ``null`` (and anything orjson refuses, such as lone surrogates or int keys) is encoded
-    again by the standard library, which keeps the ``NaN``/``Infinity`` tokens.
-    """
-    if _fast_dumps is not None:
-        try:
-            raw: bytes = _fast_dumps(value)
-        except TypeError:
-            pass
-        else:
-            if b"null" not in raw:
-                return raw.decode()
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    if not text.isascii():
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:  # lone surrogates: keep them as \\u escapes
-            text = json.dumps(value, separators=(",", ":"))
-    return text
-
-
-def loads(text: str) -> JSON:
-    """Decode JSON text written by :func:`dumps` (NaN/Infinity tokens included)."""
-    try:
-        return _fast_loads(text)
-    except _FastError:
-        return json.loads(text)
-
 
 JOB_COLUMNS = (
     "id, endpoint, status, input, webhook, exec_timeout_ms, ttl_ms, low_priority, s3_config, "

@@ -46,9 +46,9 @@ from pitstop.models import (
     WorkerMeta,
 )
 from pitstop.storage.base import Store, Watch
+from pitstop.storage.jsontext import dumps
 from pitstop.storage.notify import Hub
 from pitstop.storage.sqlite import events, ops, sweep
-from pitstop.storage.sqlite.rows import dumps
 from pitstop.storage.sqlite.writer import Writer
 from pitstop.storage.stats import encode_gpus, encode_meta
 

@@ -108,6 +108,7 @@ def delete_expired(tx: Tx, now: float, worker_ttl_s: float) -> int:
     At most :data:`DELETE_BATCH` jobs per call. Also forgets workers not seen for
     ``worker_ttl_s``.
     """
+    tx.flush()  # events this batch added to a job deleted here go with it
     ids = [
         row[0]
         for row in tx.all(

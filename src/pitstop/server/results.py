@@ -1,0 +1,184 @@
+"""Workers' results: one ``job-done`` body, or many at once through ``job-done-batch``.
+
+A result body is RunPod's (worker-protocol §2.3: ``output`` / ``error`` / ``stopPod``, or a
+progress update ``{"status": "IN_PROGRESS", "output": p}``). A result the server could not
+render again (:mod:`pitstop.server.limits`) is refused with 400 and ends the job FAILED with
+the reason; a progress update is only refused.
+
+``job-done-batch`` (pitstop's extension, sent only to servers that answer with
+``X-Pitstop-Server``): ``{"results": [{"id", "attempt", "result"}]}`` carries the final
+results a worker has ready at the same moment, so a worker running many small jobs at once
+pays one request for several of them instead of one each. Every item is handled exactly as
+its own ``job-done`` would be (same fence, same refusals) and they are stored together (one
+SQLite transaction, one Redis pipeline); the answer lists each item's status as that
+request would have had it, so a worker treats each one the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any, NoReturn, TypeGuard
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from pitstop.errors import ApiError, BadRequest, NotFound, StaleAttempt
+from pitstop.models import JSON, Outcome, Result
+from pitstop.server.bodies import json_response, read_json
+from pitstop.server.limits import check_value, unrenderable
+from pitstop.server.state import ServerState, state_of
+
+MAX_RESULTS = 256
+"""Most results one ``job-done-batch`` carries."""
+MAX_ATTEMPT = 2**31 - 1
+MAX_JOB_ID = 256
+
+
+def error_text(value: JSON) -> str | None:
+    """RunPod's ``error`` is always a string: falsy drops it, non-strings are JSON-encoded."""
+    if not value:
+        return None
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, default=str)
+
+
+def parse_result(body: Any) -> Result:
+    """A final ``job-done`` body (worker-protocol §2.3): ``output``/``error``/``stopPod``."""
+    if body is None:
+        body = {}
+    if not isinstance(body, dict):
+        raise BadRequest("job-done body must be a JSON object")
+    return Result(
+        output=body.get("output"),
+        has_output="output" in body,
+        error=error_text(body.get("error")),
+        stop_pod=bool(body.get("stopPod")),
+    )
+
+
+def problem_of(body: dict[str, Any], fields: tuple[str, ...]) -> str | None:
+    """What makes a field of a worker's body unrenderable (``"output nests deeper ..."``)."""
+    for field in fields:
+        if field in body:
+            why = unrenderable(body[field])
+            if why is not None:
+                return f"{field} {why}"
+    return None
+
+
+def check_outcome(outcome: Outcome, job_id: str, worker_id: str) -> None:
+    """Raise for a fenced write that matched nothing (409 stale, 404 unknown)."""
+    if outcome is Outcome.STALE:
+        raise StaleAttempt(f"worker {worker_id} no longer holds this attempt of job {job_id}")
+    if outcome is Outcome.UNKNOWN:
+        raise NotFound(f"job {job_id!r} not found")
+
+
+async def refuse_result(
+    state: ServerState, worker_id: str, job_id: str, attempt: int | None, problem: str
+) -> NoReturn:
+    """Refuse a result the server could not render again: the job ends FAILED with the
+    reason (fenced: only its holder's result can end it), the worker gets 400."""
+    reason = f"Job result refused by the server: {problem}"
+    now = state.now()
+    result = Result(error=reason)
+    outcome = await state.store.finish(
+        job_id, worker_id, attempt, result, now, state.retention(job_id)
+    )
+    if outcome is Outcome.ACCEPTED:
+        state.metrics.done(job_id, result.status, now)
+    check_outcome(outcome, job_id, worker_id)
+    raise BadRequest(reason)
+
+
+async def accept(
+    state: ServerState, worker_id: str, job_id: str, attempt: int | None, body: Any
+) -> Outcome:
+    """Store one ``job-done`` body of the worker holding ``attempt`` of the job: a progress
+    update or the final result. Raises what the single route answers (400, 404, 409, 503)."""
+    store = state.store
+    if isinstance(body, dict) and body.get("status") == "IN_PROGRESS":
+        check_value(body.get("output"), "output")
+        outcome = await store.set_progress(job_id, worker_id, attempt, body.get("output"))
+        check_outcome(outcome, job_id, worker_id)
+        return outcome
+    if isinstance(body, dict):
+        problem = problem_of(body, ("output", "error"))
+        if problem is not None:
+            await refuse_result(state, worker_id, job_id, attempt, problem)
+    result = parse_result(body)
+    now = state.now()
+    outcome = await store.finish(job_id, worker_id, attempt, result, now, state.retention(job_id))
+    if outcome is Outcome.ACCEPTED:
+        state.metrics.done(job_id, result.status, now)
+    check_outcome(outcome, job_id, worker_id)
+    return outcome
+
+
+_BATCH_SHAPE = 'job-done-batch body must be {"results": [{"id", "attempt", "result"}, ...]}'
+
+
+def parse_batch(body: Any) -> list[tuple[str, int | None, Any]]:
+    """``(job id, attempt, result body)`` per item of a ``job-done-batch`` body (400 naming
+    the field when anything is malformed; nothing of a malformed batch is stored)."""
+    items = body.get("results") if isinstance(body, dict) else None
+    if not isinstance(items, list):
+        raise BadRequest(_BATCH_SHAPE)
+    if len(items) > MAX_RESULTS:
+        raise BadRequest(f"results holds {len(items)} items; at most {MAX_RESULTS}")
+    parsed: list[tuple[str, int | None, Any]] = []
+    for i, item in enumerate(items):
+        if not isinstance(item, dict) or "result" not in item:
+            raise BadRequest(f"results[{i}] must be an object with 'id' and 'result'")
+        job_id, attempt = item.get("id"), item.get("attempt")
+        if not _job_id(job_id):
+            raise BadRequest(
+                f"results[{i}].id must be a job id (1-{MAX_JOB_ID} visible ASCII characters)"
+            )
+        if isinstance(attempt, float) and attempt.is_integer():
+            attempt = int(attempt)  # JSON has no integer type: 3.0 is 3
+        if attempt is not None and (
+            not isinstance(attempt, int)
+            or isinstance(attempt, bool)
+            or not 0 <= attempt <= MAX_ATTEMPT
+        ):
+            raise BadRequest(f"results[{i}].attempt must be null or an integer 0-{MAX_ATTEMPT}")
+        parsed.append((job_id, attempt, item["result"]))
+    return parsed
+
+
+def _job_id(value: Any) -> TypeGuard[str]:
+    """1-256 visible ASCII characters (printable ASCII but the space)."""
+    return (
+        isinstance(value, str)
+        and 0 < len(value) <= MAX_JOB_ID
+        and value.isascii()
+        and value.isprintable()
+        and " " not in value
+    )
+
+
+async def _item(
+    state: ServerState, worker_id: str, job_id: str, attempt: int | None, body: Any
+) -> dict[str, Any]:
+    try:
+        outcome = await accept(state, worker_id, job_id, attempt, body)
+    except ApiError as exc:
+        answer: dict[str, Any] = {"id": job_id, "status": exc.status, **exc.to_body()}
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:
+            answer["retryAfter"] = retry_after
+        return answer
+    return {"id": job_id, "status": 200, "outcome": outcome.value}
+
+
+async def job_done_batch(request: Request, endpoint_id: str, worker_id: str) -> Response:
+    """pitstop: several final results at once; 200 with each item's own status."""
+    state = state_of(request)
+    state.auth.worker(request)
+    body = await read_json(request, state.config.max_worker_body, "job-done-batch body")
+    items = parse_batch(body)
+    answers = await asyncio.gather(*(_item(state, worker_id, *item) for item in items))
+    return json_response({"results": answers})
