@@ -63,12 +63,20 @@ _REFUSAL = _refusal()
 
 
 def guarded_protocol(header_timeout: float, max_connections: int) -> type[HttpToolsProtocol]:
-    """uvicorn's httptools protocol with the header deadline and connection cap above."""
+    """uvicorn's httptools protocol with the header deadline and connection cap above.
+
+    A connection notes when its pending request head started (a float per request); one
+    sweep per server, every quarter of ``header_timeout`` while connections are open,
+    closes those past the deadline. (A timer armed and cancelled per request cost more than
+    the rest of this module's work on a small request.)
+    """
+    period = max(0.01, header_timeout / 4)
 
     class GuardedProtocol(HttpToolsProtocol):
         """One HTTP connection (see the module docstring)."""
 
-        _deadline: asyncio.TimerHandle | None = None
+        _head_since: float | None = None
+        _sweep: asyncio.TimerHandle | None = None  # one per server (this class), shared
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
@@ -76,33 +84,37 @@ def guarded_protocol(header_timeout: float, max_connections: int) -> type[HttpTo
                 transport.write(_REFUSAL)
                 transport.close()
                 return
-            self._arm()
+            self._head_since = self.loop.time()
+            if GuardedProtocol._sweep is None:
+                GuardedProtocol._sweep = self.loop.call_later(period, self._sweep_heads)
 
         def data_received(self, data: bytes) -> None:
-            if self._deadline is None and (self.cycle is None or self.cycle.response_complete):
-                self._arm()  # the first bytes of the next request on a kept-alive connection
+            if self._head_since is None and (self.cycle is None or self.cycle.response_complete):
+                self._head_since = self.loop.time()  # the next request on a kept-alive one
             super().data_received(data)
 
         def on_headers_complete(self) -> None:
-            self._disarm()
+            self._head_since = None
             super().on_headers_complete()
 
         def connection_lost(self, exc: Exception | None) -> None:
-            self._disarm()
+            self._head_since = None
             super().connection_lost(exc)
 
-        def _arm(self) -> None:
-            self._deadline = self.loop.call_later(header_timeout, self._head_too_slow)
-
-        def _disarm(self) -> None:
-            if self._deadline is not None:
-                self._deadline.cancel()
-                self._deadline = None
-
-        def _head_too_slow(self) -> None:
-            self._deadline = None
-            if not self.transport.is_closing():
-                self.transport.close()
+        def _sweep_heads(self) -> None:
+            """Close every connection of this server whose request head is overdue."""
+            GuardedProtocol._sweep = None
+            now = self.loop.time()
+            for conn in list(self.connections):
+                if not isinstance(conn, GuardedProtocol):
+                    continue
+                since = conn._head_since
+                if since is not None and now - since >= header_timeout:
+                    conn._head_since = None
+                    if not conn.transport.is_closing():
+                        conn.transport.close()
+            if self.connections:
+                GuardedProtocol._sweep = self.loop.call_later(period, self._sweep_heads)
 
     return GuardedProtocol
 
