@@ -114,24 +114,10 @@ def new_job_id(sync: bool) -> str:
     return f"sync-{job_id}" if sync else job_id
 
 
-_entropy = bytearray()
-
-
-def _random_80() -> int:
-    """80 bits from the OS's CSPRNG, read 4 KiB at a time: a system call per id costs more
-    than the rest of making it."""
-    global _entropy
-    if len(_entropy) < 10:
-        _entropy = bytearray(os.urandom(4096))
-    rand = int.from_bytes(_entropy[-10:], "big")
-    del _entropy[-10:]
-    return rand
-
-
 def uuid7(now_ns: int | None = None) -> str:
     """A UUID version 7 string: 48 bits of Unix milliseconds, version, 74 random bits."""
     ms = (time.time_ns() if now_ns is None else now_ns) // 1_000_000
-    rand = _random_80()
+    rand = int.from_bytes(os.urandom(10), "big")
     value = (
         (ms & 0xFFFF_FFFF_FFFF) << 80
         | 0x7 << 76
