@@ -46,7 +46,8 @@ def parse(path: str) -> list[tuple[str, list[str], int]]:
         for line in f:
             stack, _, count = line.rstrip("\n").rpartition(" ")
             thread, *frames = stack.split(";")
-            stacks.append((thread.split(" (")[0].removeprefix("thread "), frames, int(count)))
+            name = thread.split("): ", 1)[-1].split(":", 1)[0]  # "pitstop-sqlite:/path" -> ...
+            stacks.append((name, frames, int(count)))
     return stacks
 
 

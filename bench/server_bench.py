@@ -42,33 +42,27 @@ def clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith(("RUNPOD_", "PITSTOP_"))}
 
 
-def start_server(
-    data: Path, port: int, store: str = "", profile: str = ""
-) -> subprocess.Popen[bytes]:
-    """The server process; ``profile`` wraps it in ``py-spy record`` (collapsed stacks with
-    thread names and idle frames left out: where the CPU goes, written at exit)."""
+def start_server(data: Path, port: int, store: str = "") -> subprocess.Popen[bytes]:
     env = clean_env()
     env.update(PITSTOP_LOG_LEVEL="warning", PITSTOP_TAKE_WAIT="20", PITSTOP_SWEEP_INTERVAL="1")
     store = store or f"sqlite:///{data}/db"
     cmd = [PYTHON, "-m", "pitstop.server", "--port", str(port), "--store", store]
-    if profile:
-        spy = str(Path(PYTHON).with_name("py-spy"))
-        cmd = [
-            spy,
-            "record",
-            "--format",
-            "raw",
-            "--threads",
-            "-r",
-            "250",
-            "-o",
-            profile,
-            "--",
-            *cmd,
-        ]
     return subprocess.Popen(
         cmd, env=env, stdout=open(data / "server.log", "wb"), stderr=subprocess.STDOUT
     )
+
+
+def start_profile(pid: int, path: str) -> subprocess.Popen[bytes]:
+    """py-spy attached to the server while the throughput run lasts: collapsed stacks with
+    thread names (idle threads left out), written when :func:`stop_profile` stops it."""
+    spy = str(Path(PYTHON).with_name("py-spy"))
+    cmd = [spy, "record", "--pid", str(pid), "--format", "raw", "--threads", "-r", "250"]
+    return subprocess.Popen([*cmd, "-o", path], stdout=subprocess.DEVNULL)
+
+
+def stop_profile(spy: subprocess.Popen[bytes]) -> None:
+    spy.send_signal(signal.SIGINT)
+    spy.wait(30)
 
 
 def start_worker(
@@ -112,14 +106,6 @@ def thread_cpu_seconds(pid: int) -> dict[str, float]:
         seconds = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
         split["main" if task.name == str(pid) else "other threads"] += seconds
     return split
-
-
-def server_process_id(server: subprocess.Popen[bytes]) -> int:
-    """The server's pid: ``server`` itself, or its child when py-spy wraps it."""
-    if Path(server.args[0]).name != "py-spy":  # type: ignore[index]
-        return server.pid
-    children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
-    return int(children[0])
 
 
 def pct(values: list[float], q: float) -> float:
@@ -356,7 +342,11 @@ async def main() -> None:
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--only", choices=["wakeup", "runsync", "throughput", "sse"])
     parser.add_argument("--store", default="", help="store URL (default: SQLite in a temp dir)")
-    parser.add_argument("--profile", default="", help="py-spy collapsed stacks of the server")
+    parser.add_argument(
+        "--profile",
+        default="",
+        help="write py-spy collapsed stacks of the server's throughput run here",
+    )
     parser.add_argument(
         "--raw-workers", action="store_true", help="protocol-level workers instead of pitstop's"
     )
@@ -365,13 +355,12 @@ async def main() -> None:
         data = Path(tmp)
         port = free_port()
         url = f"http://127.0.0.1:{port}"
-        server = start_server(data, port, args.store, args.profile)
-        server_pid = 0
+        server = start_server(data, port, args.store)
         workers: list[subprocess.Popen[bytes]] = []
         results: dict[str, object] = {"cpus": os.cpu_count(), "load": os.getloadavg()[0]}
         try:
             await wait_ready(url)
-            server_pid = server_process_id(server)
+            server_pid = server.pid
             if args.only in (None, "wakeup"):
                 results.update(await bench_wakeup(url))
             if args.only in (None, "sse"):
@@ -404,9 +393,12 @@ async def main() -> None:
                         for i in range(args.workers)
                     ]
                 results["worker_kind"] = "raw-protocol" if args.raw_workers else "pitstop"
+                spy = start_profile(server_pid, args.profile) if args.profile else None
                 cpu_before = cpu_seconds(server_pid)
                 threads_before = thread_cpu_seconds(server_pid)
                 results.update(await bench_throughput(url, port, args.jobs, args.clients))
+                if spy is not None:
+                    stop_profile(spy)
                 cpu_ms = (cpu_seconds(server_pid) - cpu_before) * 1000
                 results["server_cpu_ms_per_job"] = round(cpu_ms / args.jobs, 3)
                 threads_after = thread_cpu_seconds(server_pid)
@@ -419,8 +411,7 @@ async def main() -> None:
         finally:
             for proc in workers:
                 proc.terminate()
-            # the server itself (under py-spy: py-spy then writes its profile and exits)
-            os.kill(server_pid or server.pid, signal.SIGTERM)
+            server.terminate()
             for proc in [*workers, server]:
                 proc.wait(20)
     print(json.dumps(results, indent=2))
