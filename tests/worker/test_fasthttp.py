@@ -145,6 +145,13 @@ async def test_megabyte_bodies_both_ways_on_one_connection(server: RawServer) ->
     assert server.connections == 1
 
 
+async def test_bytes_beyond_content_length_are_not_part_of_the_body(server: RawServer) -> None:
+    server.replies = [b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nokEXTRA"]
+    client = Client(HEADERS, timeout=5.0)
+    assert (await client.get(f"http://127.0.0.1:{server.port}/x")).content == b"ok"
+    await client.aclose()
+
+
 async def test_a_stale_kept_alive_connection_is_retried_once(server: RawServer) -> None:
     server.replies = [OK, None]  # answers once, then drops the connection on the next request
     client = Client(HEADERS, timeout=5.0)

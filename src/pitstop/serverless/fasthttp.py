@@ -236,9 +236,11 @@ class _Connection(asyncio.BufferedProtocol):
         body: bytes
         if self._chunked:
             body = _dechunk(self._buf, self._body_start)
-        elif self._want is not None:
+        elif len(self._buf) == self._want:
             # The buffer is exactly the body: handed over as is (bytes-like, not copied).
             body = self._buf  # type: ignore[assignment]
+        elif self._want is not None:  # bytes beyond the body arrived and grew the buffer
+            body = bytes(memoryview(self._buf)[: self._want])
         else:
             body = bytes(memoryview(self._buf)[self._body_start : self._filled])
         self._buf, self._filled = bytearray(HEAD_BUFFER), 0
