@@ -123,3 +123,42 @@ async def test_a_held_take_does_not_hold_back_the_result(platform: FakePlatform)
     )
     assert events == ["take>1", "<take1", "take>2", "post a", "<take2"]
     assert platform.results("a")[0].json() == {"output": {"id": "a"}}
+
+
+class OneJobTransport(Transport):
+    """The first take returns ``job``; the next one stops the worker."""
+
+    scaler: Scaler
+    job: dict[str, Any]
+    calls = 0
+
+    async def take(self, count: int, in_progress: bool) -> TakeResult:
+        self.calls += 1
+        if self.calls == 1:
+            return TakeResult(jobs=[self.job])
+        self.scaler.request_stop("signal")
+        return TakeResult()
+
+
+def unencodable_chunks(job: dict[str, Any]) -> Any:
+    yield "fine"
+    yield "lone \ud800 surrogate"
+    yield "never sent"
+
+
+async def test_a_chunk_that_cannot_be_utf8_fails_the_job_with_the_reason(
+    platform: FakePlatform,
+) -> None:
+    cfg = WorkerConfig.from_env(platform.env())
+    transport = OneJobTransport(cfg, Urls.from_config(cfg))
+    transport.job = {"id": "s1", "input": {}}
+    scaler = Scaler({"handler": unencodable_chunks}, transport)
+    transport.scaler = scaler
+    try:
+        await scaler.take_loop()
+        await scaler.drain(None)
+    finally:
+        await transport.aclose()
+    assert [r.json() for r in platform.stream_posts("s1")] == [{"output": "fine"}]
+    error = platform.results("s1")[0].json()["error"]
+    assert error.startswith("Stream output is not JSON serialisable: 'utf-8' codec")
