@@ -5,8 +5,8 @@ Why not httpx here: measured on the worker benchmark machine, one httpx request 
 an asyncio protocol about 0.13 ms; at one take and one result per job that was the whole
 per-job budget. This client speaks only what the worker needs: GET/POST with a bytes body,
 ``Content-Length`` request bodies written with the head in one ``send`` (a large body right
-after it, uncopied), responses framed by ``Content-Length``, ``chunked`` or connection
-close, gzip/deflate decoded; a ``Content-Length`` body is read straight into its own buffer. It sends the
+after it, uncopied), responses framed by ``Content-Length`` (read straight into a buffer of
+that size), ``chunked`` or connection close, gzip/deflate decoded. It sends the
 same header lines in the same order as the httpx client it replaces (default headers, then
 the client's, a per-request header replacing a client one moves to the end, then
 ``Content-Length``). TLS, proxies and redirects are not handled: https URLs keep httpx (see

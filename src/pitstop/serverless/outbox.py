@@ -84,7 +84,12 @@ class Outbox:
     def log(self, stream: str, text: str) -> None:
         """Queue one captured output line (sent to a pitstop server only)."""
         if self.transport.pitstop:
-            self._enqueue_any_thread("log", dumps({"stream": stream, "text": text}))
+            try:
+                line = dumps({"stream": stream, "text": text})
+            except ValueError:  # a lone surrogate: the line is kept, the character replaced
+                clean = text.encode("utf-8", "replace").decode("utf-8")
+                line = dumps({"stream": stream, "text": clean})
+            self._enqueue_any_thread("log", line)
 
     async def stream(self, value: Any) -> bool:
         """Queue a stream chunk; False (and ``stream_failure`` set) if it cannot be encoded."""
