@@ -3,10 +3,11 @@
 ``python -m bench.profile_worker platform [N] [CONC]``
     Measures the fake platform alone: CONC raw-socket keep-alive clients, each looping
     job-take then job-done, for N jobs in total. Prints jobs/s (the platform's ceiling).
-``python -m bench.profile_worker worker MODE [N] [--spy OUT]``
+``python -m bench.profile_worker worker MODE [N] [--serial] [--spy OUT]``
     Runs one pitstop worker (``bench/worker_app.py MODE``) over N jobs; prints jobs/s and,
     with ``--spy``, records a py-spy profile (raw collapsed stacks) of the worker to OUT. Also
     prints the worker's CPU time and the job latency (hand-out to result) percentiles.
+    ``bigin`` jobs carry 5 MB; ``--serial`` queues each job once the previous result arrived.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import psutil
 
 from bench import Options
 from bench.fake_platform import ENDPOINT
-from bench.worker_bench import Worker, make_jobs, platform
+from bench.worker_bench import FIVE_MB, Worker, _feed_serially, make_jobs, platform
 
 
 def _request(sock: socket.socket, method: str, path: str) -> bytes:
@@ -74,10 +75,11 @@ def measure_platform(n: int, conc: int) -> None:
     )
 
 
-def measure_worker(mode: str, n: int, spy: str | None) -> None:
+def measure_worker(mode: str, n: int, spy: str | None, serial: bool = False) -> None:
     p = platform()
     p.reset()
-    p.load(make_jobs(n))
+    jobs = make_jobs(n, "i" * FIVE_MB if mode == "bigin" else None)
+    p.load(jobs[:1] if serial else jobs)
     worker = Worker(Options(), "pitstop", mode)
     recorder = None
     try:
@@ -99,6 +101,8 @@ def measure_worker(mode: str, n: int, spy: str | None) -> None:
                 stdout=subprocess.DEVNULL,
             )
         p.wait_first_take(30)
+        if serial:
+            _feed_serially(p, jobs, 120)
         p.wait_done(n, 60)
         done = dict(p.stats.done)
         taken = dict(p.stats.taken)
@@ -125,6 +129,8 @@ def measure_worker(mode: str, n: int, spy: str | None) -> None:
 
 def main(argv: list[str]) -> None:
     what = argv[0]
+    serial = "--serial" in argv
+    argv = [a for a in argv if a != "--serial"]
     spy = None
     if "--spy" in argv:
         spy = argv[argv.index("--spy") + 1]
@@ -134,7 +140,7 @@ def main(argv: list[str]) -> None:
             int(argv[1]) if len(argv) > 1 else 2000, int(argv[2]) if len(argv) > 2 else 1
         )
     else:
-        measure_worker(argv[1], int(argv[2]) if len(argv) > 2 else 1000, spy)
+        measure_worker(argv[1], int(argv[2]) if len(argv) > 2 else 1000, spy, serial)
 
 
 if __name__ == "__main__":

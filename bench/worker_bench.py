@@ -22,13 +22,14 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from bench import Options, Row, row
 from bench.fake_platform import FakePlatform
 
 WORKER_APP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "worker_app.py")
 FIVE_MB = 5 * 1024 * 1024
+R = TypeVar("R")
 _ids = itertools.count(1)
 _platform: FakePlatform | None = None
 _logdir = tempfile.mkdtemp(prefix="pitstop-workerbench-")
@@ -69,6 +70,8 @@ class Worker:
         )
         self.peak_rss = 0
         self.peak_procs = 0
+        self.hwm = 0
+        """The worker process's own peak RSS (VmHWM, bytes), read just before it is killed."""
         self._sampling = sample_rss
         self._sampler = threading.Thread(target=self._sample, daemon=True)
         if sample_rss:
@@ -98,6 +101,17 @@ class Worker:
         except subprocess.TimeoutExpired:
             return None
         return time.perf_counter()
+
+    def read_hwm(self) -> None:
+        """Record the main process's peak RSS as the kernel counted it (Linux's ``VmHWM``:
+        exact, where 20 ms sampling can miss a short peak such as a 5 MB result's copies)."""
+        try:
+            with open(f"/proc/{self.proc.pid}/status", encoding="ascii") as fh:
+                for line in fh:
+                    if line.startswith("VmHWM:"):
+                        self.hwm = int(line.split()[1]) * 1024
+        except OSError:
+            pass
 
     def kill(self) -> None:
         self._sampling = False
@@ -132,6 +146,10 @@ class RunResult:
     peak_rss_mb: float
     procs: int
     done_bytes: int
+    latency_ms: float | None = None
+    """Median time from the platform handing a job out to its job-done POST fully received."""
+    hwm_mb: float | None = None
+    """Peak RSS of the worker's main process (VmHWM)."""
 
 
 def run_jobs(
@@ -142,27 +160,43 @@ def run_jobs(
     budget: float,
     *,
     sample_rss: bool = False,
+    pitstop_header: bool = True,
+    serial: bool = False,
 ) -> RunResult:
-    """Spawn a worker, feed it ``jobs``, stop at the last result or after ``budget`` s."""
+    """Spawn a worker, feed it ``jobs``, stop at the last result or after ``budget`` s.
+
+    ``pitstop_header=False``: the platform answers takes as RunPod does, without
+    ``X-Pitstop-Server``, so pitstop's worker uses no protocol extension. ``serial``: each
+    job is queued only once the previous result arrived, so a job's take -> done time is
+    its own (in a throughput run it also holds the previous job's result upload, which the
+    worker overlaps with the next take).
+    """
     p = platform()
     p.reset()
-    p.load(jobs)
+    p.pitstop_header = pitstop_header
+    p.load(jobs[:1] if serial else jobs)
     worker = Worker(opts, impl, mode, sample_rss=sample_rss)
     try:
         if not p.wait_first_take(30):
             raise RuntimeError(f"{impl} {mode}: no job-take in 30 s\n{worker.tail()}")
-        p.wait_done(len(jobs), budget)
+        if serial:
+            _feed_serially(p, jobs, budget)
+        else:
+            p.wait_done(len(jobs), budget)
         stats = p.stats
         done = dict(stats.done)
         chunks = dict(stats.chunks)
         first_chunk = dict(stats.first_chunk)
         taken = dict(stats.taken)
         last_chunk = stats.last_chunk
+        worker.read_hwm()
     finally:
+        p.pitstop_header = True
         worker.kill()
     first = stats.first_take or 0.0
     span = (max(done.values()) - first) if done else None
     ttfc = [first_chunk[j] - taken[j] for j in first_chunk if j in taken]
+    latency = [done[j] - taken[j] for j in done if j in taken]
     if not done and opts.verbose:
         print(worker.tail(), file=sys.stderr)
     return RunResult(
@@ -174,11 +208,23 @@ def run_jobs(
         peak_rss_mb=worker.peak_rss / 2**20,
         procs=worker.peak_procs,
         done_bytes=max(stats.done_bytes.values(), default=0),
+        latency_ms=statistics.median(latency) * 1000 if latency else None,
+        hwm_mb=worker.hwm / 2**20 if worker.hwm else None,
     )
 
 
+def _feed_serially(p: FakePlatform, jobs: list[dict[str, Any]], budget: float) -> None:
+    """Queue ``jobs[1:]`` one at a time, each after the previous result (jobs[0] is queued)."""
+    deadline = time.monotonic() + budget
+    for done, job in enumerate(jobs[1:], 1):
+        if not p.wait_done(done, deadline - time.monotonic()):
+            return
+        p.load([job])
+    p.wait_done(len(jobs), deadline - time.monotonic())
+
+
 def _collect(
-    opts: Options, run: Callable[[str], RunResult], pick: dict[str, Callable[[RunResult], Any]]
+    opts: Options, run: Callable[[str], R], pick: dict[str, Callable[[R], Any]]
 ) -> dict[str, dict[str, list[float]]]:
     """Run ``opts.runs`` times per implementation; gather each picked figure's samples."""
     samples: dict[str, dict[str, list[float]]] = {name: {} for name in pick}
@@ -245,30 +291,65 @@ def bench_generator(opts: Options) -> list[Row]:
     ]
 
 
-def bench_big_input(opts: Options) -> list[Row]:
-    """Jobs whose input carries 5 MB."""
+def _big(opts: Options, name: str, mode: str, data: str | None, target_ms: float) -> list[Row]:
+    """Big jobs on a RunPod-style platform (no pitstop extensions): throughput and take -> done
+    p50 over a queue of jobs (where a job's time also holds the previous result's upload,
+    which pitstop overlaps with the next take), take -> done p50 with the jobs fed one at a
+    time, and the worker's peak RSS over both runs."""
     n = 4 if opts.quick else 12
-    data = "i" * FIVE_MB
+    budget = 3.0 if opts.quick else 6.0
+
+    def run(impl: str) -> tuple[RunResult, RunResult]:
+        queued = run_jobs(opts, impl, mode, make_jobs(n, data), budget, pitstop_header=False)
+        alone = run_jobs(
+            opts, impl, mode, make_jobs(n, data), budget, pitstop_header=False, serial=True
+        )
+        for result in (queued, alone):
+            if mode == "bigout" and result.jobs_done and result.done_bytes < FIVE_MB:
+                raise RuntimeError(f"{impl}: result body only {result.done_bytes} bytes")
+        return queued, alone
+
     s = _collect(
         opts,
-        lambda impl: run_jobs(opts, impl, "bigin", make_jobs(n, data), 3.0 if opts.quick else 6.0),
-        {"rate": lambda r: r.jobs_per_s, "rss": lambda r: r.peak_rss_mb},
+        run,
+        {
+            "rate": lambda r: r[0].jobs_per_s,
+            "queued": lambda r: r[0].latency_ms,
+            "alone": lambda r: r[1].latency_ms,
+            "hwm": lambda r: max(r[0].hwm_mb or 0, r[1].hwm_mb or 0) or None,
+        },
     )
-    return [row("big_input", "5 MB input", "jobs/s", s["rate"], higher_is_better=True)]
+    metric = "5 MB input" if mode == "bigin" else "5 MB output"
+    return [
+        row(name, metric, "jobs/s", s["rate"], higher_is_better=True),
+        row(
+            name,
+            "take -> done p50, queued",
+            "ms",
+            s["queued"],
+            higher_is_better=False,
+            target=target_ms,
+        ),
+        row(
+            name,
+            "take -> done p50, one at a time",
+            "ms",
+            s["alone"],
+            higher_is_better=False,
+            target=target_ms,
+        ),
+        row(name, "worker peak RSS", "MB", s["hwm"], higher_is_better=False),
+    ]
+
+
+def bench_big_input(opts: Options) -> list[Row]:
+    """Jobs whose input carries 5 MB."""
+    return _big(opts, "big_input", "bigin", "i" * FIVE_MB, 30)
 
 
 def bench_big_output(opts: Options) -> list[Row]:
     """Jobs returning 5 MB."""
-    n = 4 if opts.quick else 12
-
-    def run(impl: str) -> RunResult:
-        result = run_jobs(opts, impl, "bigout", make_jobs(n), 3.0 if opts.quick else 6.0)
-        if result.jobs_done and result.done_bytes < FIVE_MB:
-            raise RuntimeError(f"{impl}: result body only {result.done_bytes} bytes")
-        return result
-
-    s = _collect(opts, run, {"rate": lambda r: r.jobs_per_s})
-    return [row("big_output", "5 MB output", "jobs/s", s["rate"], higher_is_better=True)]
+    return _big(opts, "big_output", "bigout", None, 60)
 
 
 def bench_rss(opts: Options) -> list[Row]:

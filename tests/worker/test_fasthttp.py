@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import json
 from collections.abc import AsyncIterator
 
 import httpx
@@ -119,6 +120,35 @@ async def test_close_delimited_body_and_connection_close(server: RawServer) -> N
     assert answer.content == b"until-close"
     assert (await client.get(url)).status_code == 200  # a new connection was opened
     assert server.connections == 2
+    await client.aclose()
+
+
+async def test_megabyte_bodies_both_ways_on_one_connection(server: RawServer) -> None:
+    big = bytes(range(256)) * 20_000  # 5 MB: read in many recv calls, written in many sends
+    chunked = b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in (big[:70_000], big[70_000:]))
+    server.replies = [
+        b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(big), big),
+        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked + b"0\r\n\r\n",
+        OK,
+    ]
+    client = Client(HEADERS, timeout=5.0)
+    url = f"http://127.0.0.1:{server.port}/x"
+    assert (await client.get(url)).content == big
+    assert (await client.post(url, content=big)).content == b"ok"
+    assert server.requests[-1].endswith(b"\r\n\r\n" + big)
+    assert b"Content-Length: %d\r\n" % len(big) in server.requests[-1]
+    assert (await client.get(url)).content == big
+    small = await client.get(url)
+    assert small.content == b"{}" and json.loads(small.content) == {}
+    await client.aclose()
+    assert server.connections == 1
+
+
+async def test_bytes_beyond_content_length_are_not_part_of_the_body(server: RawServer) -> None:
+    server.replies = [b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nokEXTRA"]
+    client = Client(HEADERS, timeout=5.0)
+    assert (await client.get(f"http://127.0.0.1:{server.port}/x")).content == b"ok"
     await client.aclose()
 
 

@@ -123,3 +123,71 @@ async def test_a_held_take_does_not_hold_back_the_result(platform: FakePlatform)
     )
     assert events == ["take>1", "<take1", "take>2", "post a", "<take2"]
     assert platform.results("a")[0].json() == {"output": {"id": "a"}}
+
+
+class OneJobTransport(Transport):
+    """The first take returns ``job``; the next one stops the worker."""
+
+    scaler: Scaler
+    job: dict[str, Any]
+    calls = 0
+
+    async def take(self, count: int, in_progress: bool) -> TakeResult:
+        self.calls += 1
+        if self.calls == 1:
+            return TakeResult(jobs=[self.job])
+        self.scaler.request_stop("signal")
+        return TakeResult()
+
+
+def unencodable_chunks(job: dict[str, Any]) -> Any:
+    yield "fine"
+    yield "lone \ud800 surrogate"
+    yield "never sent"
+
+
+async def test_a_chunk_that_cannot_be_utf8_fails_the_job_with_the_reason(
+    platform: FakePlatform,
+) -> None:
+    cfg = WorkerConfig.from_env(platform.env())
+    transport = OneJobTransport(cfg, Urls.from_config(cfg))
+    transport.job = {"id": "s1", "input": {}}
+    scaler = Scaler({"handler": unencodable_chunks}, transport)
+    transport.scaler = scaler
+    try:
+        await scaler.take_loop()
+        await scaler.drain(None)
+    finally:
+        await transport.aclose()
+    assert [r.json() for r in platform.stream_posts("s1")] == [{"output": "fine"}]
+    error = platform.results("s1")[0].json()["error"]
+    assert error.startswith("Stream output is not JSON serialisable: 'utf-8' codec")
+
+
+def logs_a_lone_surrogate(job: dict[str, Any]) -> Any:
+    from pitstop.serverless import outbox
+
+    box = outbox.lookup(job["id"])
+    assert box is not None
+    box.log("stdout", "bad \ud800 line")
+    return {"ok": True}
+
+
+async def test_a_log_line_with_a_lone_surrogate_is_sent_with_it_replaced(
+    platform: FakePlatform,
+) -> None:
+    cfg = WorkerConfig.from_env(platform.env())
+    transport = OneJobTransport(cfg, Urls.from_config(cfg))
+    transport.job = {"id": "l1", "input": {}}
+    transport.pitstop = True  # job logs go to a pitstop server only
+    scaler = Scaler({"handler": logs_a_lone_surrogate}, transport)
+    transport.scaler = scaler
+    try:
+        await scaler.take_loop()
+        await scaler.drain(None)
+    finally:
+        await transport.aclose()
+    assert [r.json() for r in platform.log_posts("l1")] == [
+        {"lines": [{"stream": "stdout", "text": "bad ? line"}]}
+    ]
+    assert platform.results("l1")[0].json() == {"output": {"ok": True}}

@@ -92,8 +92,8 @@ def test_chunk_error() -> None:
 
 
 def test_dumps_matches_runpod() -> None:
-    assert dumps({"output": "hello ü"}) == '{"output": "hello ü"}'
-    assert dumps({"output": (1, 2), 3: math.nan}) == '{"output": [1, 2], "3": NaN}'
+    assert dumps({"output": "hello ü"}) == '{"output": "hello ü"}'.encode()
+    assert dumps({"output": (1, 2), 3: math.nan}) == b'{"output": [1, 2], "3": NaN}'
 
 
 @pytest.mark.parametrize("value", [b"\x00", {1, 2}, object()])

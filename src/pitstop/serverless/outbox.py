@@ -44,7 +44,7 @@ class Outbox:
         self.job = job
         self.job_id = str(job["id"])
         self.stream_failure: str | None = None
-        self._items: deque[tuple[str, str]] = deque()
+        self._items: deque[tuple[str, bytes]] = deque()
         self._wake = asyncio.Event()
         self._sent = asyncio.Event()
         self._loop = asyncio.get_running_loop()
@@ -55,7 +55,7 @@ class Outbox:
         _boxes[self.job_id] = self
 
     # -- queueing (thread-safe for progress/log) ---------------------------------------
-    def _enqueue(self, kind: str, text: str) -> None:
+    def _enqueue(self, kind: str, text: bytes) -> None:
         if self._closing:
             return
         self._items.append((kind, text))
@@ -63,7 +63,7 @@ class Outbox:
         if self._sender is None:
             self._sender = self._loop.create_task(self._run())
 
-    def _enqueue_any_thread(self, kind: str, text: str) -> None:
+    def _enqueue_any_thread(self, kind: str, text: bytes) -> None:
         if threading.get_ident() == self._thread:
             self._enqueue(kind, text)
             return
@@ -84,7 +84,12 @@ class Outbox:
     def log(self, stream: str, text: str) -> None:
         """Queue one captured output line (sent to a pitstop server only)."""
         if self.transport.pitstop:
-            self._enqueue_any_thread("log", dumps({"stream": stream, "text": text}))
+            try:
+                line = dumps({"stream": stream, "text": text})
+            except ValueError:  # a lone surrogate: the line is kept, the character replaced
+                clean = text.encode("utf-8", "replace").decode("utf-8")
+                line = dumps({"stream": stream, "text": clean})
+            self._enqueue_any_thread("log", line)
 
     async def stream(self, value: Any) -> bool:
         """Queue a stream chunk; False (and ``stream_failure`` set) if it cannot be encoded."""
@@ -120,18 +125,19 @@ class Outbox:
                 self._busy = False
             self._sent.set()
 
-    async def _send(self, kind: str, group: list[str]) -> None:
+    async def _send(self, kind: str, group: list[bytes]) -> None:
         urls = self.transport.urls
         if kind == "progress":
             url, body = urls.result_url(self.job_id, False), group[0]
         elif kind == "log":
-            url, body = urls.log_url(self.job_id), '{"lines": [' + ", ".join(group) + "]}"
+            url, body = urls.log_url(self.job_id), b'{"lines": [' + b", ".join(group) + b"]}"
         elif len(group) == 1:
-            url, body = urls.stream_url(self.job_id), '{"output": ' + group[0] + "}"
+            url, body = urls.stream_url(self.job_id), b'{"output": ' + group[0] + b"}"
         else:
-            url, body = urls.stream_url(self.job_id), '{"outputs": [' + ", ".join(group) + "]}"
+            url = urls.stream_url(self.job_id)
+            body = b'{"outputs": [' + b", ".join(group) + b"]}"
         headers = self.transport.headers_for(self.job, result=kind != "log")
-        status = await self.transport.post(url, body.encode("utf-8"), headers)
+        status = await self.transport.post(url, body, headers)
         if not 200 <= status < 300:
             get_logger().error(
                 f"Failed to send {kind} update. | HTTP {status or 'unreachable'}", self.job_id
