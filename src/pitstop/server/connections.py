@@ -65,17 +65,19 @@ _REFUSAL = _refusal()
 def guarded_protocol(header_timeout: float, max_connections: int) -> type[HttpToolsProtocol]:
     """uvicorn's httptools protocol with the header deadline and connection cap above.
 
-    A connection notes when its pending request head started (a float per request); one
-    sweep per server, every quarter of ``header_timeout`` while connections are open,
-    closes those past the deadline. (A timer armed and cancelled per request cost more than
-    the rest of this module's work on a small request.)
+    A connection notes when its pending request head started, and when it went idle after
+    a response (a float per request each); one sweep per server, every quarter of the
+    shorter of ``header_timeout`` and the keep-alive timeout while connections are open,
+    closes those past either deadline. uvicorn's own keep-alive timer is not armed: a timer
+    armed and cancelled per request (a libuv handle each under uvloop) cost more than the
+    rest of this module's work on a small request.
     """
-    period = max(0.01, header_timeout / 4)
 
     class GuardedProtocol(HttpToolsProtocol):
         """One HTTP connection (see the module docstring)."""
 
         _head_since: float | None = None
+        _idle_since: float | None = None
         _sweep: asyncio.TimerHandle | None = None  # one per server (this class), shared
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -86,35 +88,51 @@ def guarded_protocol(header_timeout: float, max_connections: int) -> type[HttpTo
                 return
             self._head_since = self.loop.time()
             if GuardedProtocol._sweep is None:
-                GuardedProtocol._sweep = self.loop.call_later(period, self._sweep_heads)
+                GuardedProtocol._sweep = self.loop.call_later(self._period(), self._sweep_heads)
 
         def data_received(self, data: bytes) -> None:
+            self._idle_since = None
             if self._head_since is None and (self.cycle is None or self.cycle.response_complete):
                 self._head_since = self.loop.time()  # the next request on a kept-alive one
             super().data_received(data)
+
+        def on_response_complete(self) -> None:
+            if self.pipeline or self.transport.is_closing():
+                super().on_response_complete()
+                return
+            # uvicorn's steps, with the idle time noted instead of its keep-alive timer armed
+            self.server_state.total_requests += 1
+            self._unset_keepalive_if_required()
+            self.flow.resume_reading()
+            self._idle_since = self.loop.time()
+
+        def _period(self) -> float:
+            return max(0.01, min(header_timeout, self.timeout_keep_alive) / 4)
 
         def on_headers_complete(self) -> None:
             self._head_since = None
             super().on_headers_complete()
 
         def connection_lost(self, exc: Exception | None) -> None:
-            self._head_since = None
+            self._head_since = self._idle_since = None
             super().connection_lost(exc)
 
         def _sweep_heads(self) -> None:
-            """Close every connection of this server whose request head is overdue."""
+            """Close every connection of this server whose request head is overdue or that
+            has been idle longer than the keep-alive timeout."""
             GuardedProtocol._sweep = None
             now = self.loop.time()
             for conn in list(self.connections):
                 if not isinstance(conn, GuardedProtocol):
                     continue
-                since = conn._head_since
-                if since is not None and now - since >= header_timeout:
-                    conn._head_since = None
+                head, idle = conn._head_since, conn._idle_since
+                late = head is not None and now - head >= header_timeout
+                if late or (idle is not None and now - idle >= conn.timeout_keep_alive):
+                    conn._head_since = conn._idle_since = None
                     if not conn.transport.is_closing():
                         conn.transport.close()
             if self.connections:
-                GuardedProtocol._sweep = self.loop.call_later(period, self._sweep_heads)
+                GuardedProtocol._sweep = self.loop.call_later(self._period(), self._sweep_heads)
 
     return GuardedProtocol
 

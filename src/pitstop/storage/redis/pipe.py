@@ -90,6 +90,10 @@ class AutoPipeline:
         self._reader: asyncio.Task[None] | None = None
         self._waiting: deque[tuple[str, asyncio.Future[Any]]] = deque()
         self._lock = asyncio.Lock()
+        self._deadlines: deque[tuple[float, asyncio.Future[Any]]] = deque()
+        """Every call's (deadline, future), in call order; the timeout is the same for all,
+        so the earliest deadline is always the leftmost."""
+        self._watchdog: asyncio.TimerHandle | None = None
 
     async def call(self, *args: Any) -> Any:
         """Run one command (``args`` as for ``execute_command``) in the next batch."""
@@ -99,14 +103,27 @@ class AutoPipeline:
         if not self._scheduled:
             self._scheduled = True
             loop.call_soon(self._flush)
-        if self._timeout is None:
-            return await future
-        # a timer rather than ``wait_for``: no extra task and shield per command
-        timer = loop.call_later(self._timeout, self._timed_out, future)
-        try:
-            return await future
-        finally:
-            timer.cancel()
+        if self._timeout is not None:
+            # one watchdog for all calls, not a timer (or wait_for's task) per command
+            self._deadlines.append((loop.time() + self._timeout, future))
+            if self._watchdog is None:
+                period = min(1.0, self._timeout / 4)
+                self._watchdog = loop.call_later(period, self._check_deadlines)
+        return await future
+
+    def _check_deadlines(self) -> None:
+        """Time out the calls past their deadline (oldest first); re-arm while any wait."""
+        self._watchdog = None
+        assert self._timeout is not None
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        deadlines = self._deadlines
+        while deadlines and (deadlines[0][1].done() or deadlines[0][0] <= now):
+            _, future = deadlines.popleft()
+            if not future.done():
+                self._timed_out(future)
+        if deadlines:
+            self._watchdog = loop.call_later(min(1.0, self._timeout / 4), self._check_deadlines)
 
     def _timed_out(self, future: asyncio.Future[Any]) -> None:
         """No reply in time: a written command fails its (hung) connection; one not written
