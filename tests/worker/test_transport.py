@@ -251,3 +251,28 @@ async def test_a_pitstop_server_is_told_the_process_at_once() -> None:
     assert await transport.ping([], 1.0) == 200
     assert len(seen) == 3 and "pitstop_pid=" in seen[2]
     await transport.aclose()
+
+
+async def test_a_batch_post_that_raises_reaches_every_waiting_result() -> None:
+    """An unexpected error while posting a batch is each job's own error, not a hang."""
+    import asyncio
+
+    from pitstop.serverless.done_batch import DoneBatcher
+
+    class Raising:
+        pitstop = True
+
+        async def post_answer(self, url: str, body: bytes, headers: dict[str, str]) -> Any:
+            if "batch" in url:
+                raise RuntimeError("boom")
+            await asyncio.sleep(0.01)
+            return 200, b"{}"
+
+    batcher = DoneBatcher(Raising(), "http://x/v2/ep/job-done-batch/w")  # type: ignore[arg-type]
+    first = asyncio.create_task(batcher.post({"id": "a"}, "http://x/a", b"{}", {}))
+    await asyncio.sleep(0)
+    rest = [asyncio.create_task(batcher.post({"id": i}, f"http://x/{i}", b"{}", {})) for i in "bc"]
+    assert await first == (200, b"{}")
+    for task in rest:
+        with pytest.raises(RuntimeError, match="boom"):
+            await asyncio.wait_for(task, 2)

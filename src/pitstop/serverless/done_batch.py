@@ -87,8 +87,12 @@ class DoneBatcher:
             group = self._next_group()
             if len(group) == 1:
                 await self._alone(group[0])
-            else:
+                continue
+            try:
                 await self._together(group)
+            except Exception as exc:  # each job's caller gets what its own POST would raise
+                for item in group:
+                    _settle(item, exc)
 
     def _next_group(self) -> list[_Final]:
         group: list[_Final] = []
