@@ -69,9 +69,10 @@ class Deferred:
     """Writes put off to the end of the batch: rows per statement (``executemany``), and
     tallies (a statement run once per distinct key with how often the key was counted).
 
-    Timeline events and per-minute counters are written by nearly every operation; run one
-    by one they cost a third of the writer's time, batched a fraction of it. They still
-    commit in the same transaction as the operations that caused them.
+    Timeline events and per-minute counters are written by nearly every operation: the
+    events go in one ``executemany`` per batch, the counters as one upsert per distinct key
+    (instead of three per finished job). They still commit in the same transaction as the
+    operations that caused them.
     """
 
     __slots__ = ("rows", "tallies")
