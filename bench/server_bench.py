@@ -92,19 +92,22 @@ async def wait_ready(url: str) -> None:
     raise RuntimeError("server did not start")
 
 
+def _stat_seconds(stat: Path) -> float:
+    """User + system CPU time from a ``/proc`` ``stat`` file (a process's or a thread's)."""
+    fields = stat.read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process (Linux ``/proc``), for CPU cost per job."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return _stat_seconds(Path(f"/proc/{pid}/stat"))
 
 
 def thread_cpu_seconds(pid: int) -> dict[str, float]:
     """CPU seconds of the process's main thread and of all its other threads together."""
     split = {"main": 0.0, "other threads": 0.0}
     for task in Path(f"/proc/{pid}/task").iterdir():
-        fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
-        seconds = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        split["main" if task.name == str(pid) else "other threads"] += seconds
+        split["main" if task.name == str(pid) else "other threads"] += _stat_seconds(task / "stat")
     return split
 
 
