@@ -174,6 +174,18 @@ class Result:
         return JobStatus.FAILED if self.error else JobStatus.COMPLETED
 
 
+@dataclass(frozen=True, slots=True)
+class Finish:
+    """One item of :meth:`~pitstop.storage.base.Store.finish_many`: what one ``finish``
+    call would be given, the common ``now`` aside."""
+
+    job_id: str
+    worker_id: str
+    attempt: int | None
+    result: Result
+    retention_s: float
+
+
 class Outcome(str, enum.Enum):
     """What a fenced worker write (``finish``, ``append_chunk``, ``set_progress``) did."""
 

@@ -98,6 +98,8 @@ async def test_each_item_is_answered_as_its_own_job_done(any_client: httpx.Async
         ({"results": [{"id": "x", "attempt": -1, "result": {}}]}, "results[0].attempt"),
         ({"results": [{"id": "x", "attempt": "1", "result": {}}]}, "results[0].attempt"),
         ({"results": [{"id": "x", "attempt": True, "result": {}}]}, "results[0].attempt"),
+        ({"results": [{"id": "x", "result": [1, 2]}]}, "results[0].result"),
+        ({"results": [{"id": "x", "result": "done"}]}, "results[0].result"),
         ({"results": [{"id": f"j{i}", "result": {}} for i in range(257)]}, "results"),
     ],
 )
@@ -168,3 +170,67 @@ async def test_a_busy_pitstop_worker_sends_its_results_in_batches(
             assert worker.shutdown() == 0
     assert calls["job-done-batch"] >= 1
     assert calls["job-done"] + calls["job-done-batch"] < len(ids)
+
+
+def _finals(jobs: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "results": [
+            {"id": job["id"], "attempt": job["attempt"], "result": {"output": job["input"]}}
+            for job in jobs
+        ]
+    }
+
+
+async def test_a_batch_the_store_fails_to_take_at_once_is_stored_one_by_one(
+    any_server: Any, any_client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One call for the whole batch fails after storing the first result (not an outage):
+    each result is then stored on its own; the one already stored is the holder's repeat."""
+    from pitstop.errors import StorageError
+    from pitstop.models import Finish
+
+    store = any_server.store
+
+    async def fails_midway(items: list[Finish], now: float) -> list[Any]:
+        first = items[0]
+        await store.finish(
+            first.job_id, first.worker_id, first.attempt, first.result, now, first.retention_s
+        )
+        raise StorageError("the second item broke something")
+
+    monkeypatch.setattr(store, "finish_many", fails_midway)
+    await _submit(any_client, 3)
+    jobs = await _take(any_client, 3)
+    answer = await _batch(any_client, _finals(jobs))
+    assert answer.status_code == 200, answer.text
+    outcomes = [(item["status"], item["outcome"]) for item in answer.json()["results"]]
+    assert outcomes == [(200, "duplicate"), (200, "accepted"), (200, "accepted")]
+    for job in jobs:
+        done = await _status(any_client, job["id"])
+        assert (done["status"], done["output"]) == ("COMPLETED", job["input"])
+
+
+async def test_a_store_outage_answers_each_result_503_and_stores_none(
+    any_server: Any, any_client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pitstop.errors import StoreUnavailable
+
+    async def down(items: list[Any], now: float) -> list[Any]:
+        raise StoreUnavailable("the store is down", retry_after=2.0)
+
+    monkeypatch.setattr(any_server.store, "finish_many", down)
+    await _submit(any_client, 2)
+    jobs = await _take(any_client, 2)
+    progress = {"id": jobs[1]["id"], "result": {"status": "IN_PROGRESS", "output": "half"}}
+    body = _finals(jobs[:1])
+    body["results"].append(progress)
+    answer = await _batch(any_client, body)
+    assert answer.status_code == 200, answer.text
+    first, second = answer.json()["results"]
+    assert (first["status"], first["error"]["code"], first["retryAfter"]) == (
+        503,
+        "store_unavailable",
+        2.0,
+    )
+    assert second == {"id": jobs[1]["id"], "status": 200, "outcome": "accepted"}
+    assert (await _status(any_client, jobs[0]["id"]))["status"] == "IN_PROGRESS"

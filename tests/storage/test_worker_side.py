@@ -7,7 +7,7 @@ import math
 
 from storage_support import LEASE, RETAIN, T0, failed, new_job, ok, running
 
-from pitstop.models import JobStatus, Outcome, Result
+from pitstop.models import Finish, JobStatus, Outcome, Result
 from pitstop.storage import Store
 
 
@@ -279,3 +279,69 @@ async def test_cancel_terminal_job_is_unchanged(store: Store) -> None:
 
 async def test_cancel_unknown_is_none(store: Store) -> None:
     assert await store.cancel("nope", T0) is None
+
+
+async def _finish_scenario(store: Store, endpoint: str, many: bool) -> list[object]:
+    """Seven results of one worker's batch, through ``finish_many`` or one ``finish`` each;
+    what every job looks like afterwards."""
+    jobs = [
+        await running(
+            store, endpoint=endpoint, webhook="http://127.0.0.1:9/hook" if i == 0 else None
+        )
+        for i in range(5)
+    ]
+    cancelled = jobs[4]
+    await store.cancel(cancelled.id, T0 + 2)
+    items = [
+        Finish(jobs[0].id, "w1", 1, ok({"a": 1}), RETAIN),
+        Finish(jobs[1].id, "w1", None, failed("bad"), RETAIN / 2),
+        Finish(jobs[2].id, "w2", None, ok(), RETAIN),  # another worker: stale
+        Finish(jobs[3].id, "w1", 1, Result(output=None, has_output=True, stop_pod=True), 5.0),
+        Finish(jobs[3].id, "w1", 1, ok("again"), RETAIN),  # the same result twice
+        Finish(cancelled.id, "w1", 1, ok(), RETAIN),
+        Finish("no-such-job", "w1", 1, ok(), RETAIN),
+    ]
+    if many:
+        outcomes = await store.finish_many(items, T0 + 3)
+    else:
+        outcomes = [
+            await store.finish(i.job_id, i.worker_id, i.attempt, i.result, T0 + 3, i.retention_s)
+            for i in items
+        ]
+    seen: list[object] = list(outcomes)
+    for job in jobs:
+        done = await store.get(job.id)
+        assert done is not None
+        seen.append(
+            (
+                done.status,
+                done.output,
+                done.has_output,
+                done.error,
+                done.stop_pod,
+                done.finished_at,
+                done.expires_at,
+            )
+        )
+        seen.append(
+            [(e.kind, e.worker_id, e.attempt, e.detail) for e in await store.events(job.id)]
+        )
+        seen.append(len(await store.webhook_deliveries(job.id)))
+    seen.append(await store.counts(endpoint))
+    return seen
+
+
+async def test_finish_many_is_each_items_own_finish(store: Store) -> None:
+    alone = await _finish_scenario(store, "alone", many=False)
+    assert await store.finish_many([], T0) == []
+    together = await _finish_scenario(store, "together", many=True)
+    assert together[:7] == [
+        Outcome.ACCEPTED,
+        Outcome.ACCEPTED,
+        Outcome.STALE,
+        Outcome.ACCEPTED,
+        Outcome.DUPLICATE,
+        Outcome.IGNORED,
+        Outcome.UNKNOWN,
+    ]
+    assert together == alone

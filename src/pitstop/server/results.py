@@ -18,16 +18,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from typing import Any, NoReturn, TypeGuard
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from pitstop.errors import ApiError, BadRequest, NotFound, StaleAttempt
-from pitstop.models import JSON, Outcome, Result
+from pitstop.models import JSON, Finish, Outcome, Result
 from pitstop.server.bodies import json_response, read_json
 from pitstop.server.limits import check_value, unrenderable
 from pitstop.server.state import ServerState, state_of
+
+log = logging.getLogger("pitstop.server")
 
 MAX_RESULTS = 256
 """Most results one ``job-done-batch`` carries."""
@@ -145,7 +148,10 @@ def parse_batch(body: Any) -> list[tuple[str, int | None, Any]]:
             or not 0 <= attempt <= MAX_ATTEMPT
         ):
             raise BadRequest(f"results[{i}].attempt must be null or an integer 0-{MAX_ATTEMPT}")
-        parsed.append((job_id, attempt, item["result"]))
+        result = item["result"]
+        if result is not None and not isinstance(result, dict):
+            raise BadRequest(f"results[{i}].result must be a JSON object or null")
+        parsed.append((job_id, attempt, result))
     return parsed
 
 
@@ -160,25 +166,108 @@ def _job_id(value: Any) -> TypeGuard[str]:
     )
 
 
+def _answer(job_id: str, outcome: Outcome) -> dict[str, Any]:
+    return {"id": job_id, "status": 200, "outcome": outcome.value}
+
+
+def _refused(job_id: str, exc: ApiError) -> dict[str, Any]:
+    """The item's answer for what its own ``job-done`` would have answered with ``exc``."""
+    answer: dict[str, Any] = {"id": job_id, "status": exc.status, **exc.to_body()}
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after is not None:
+        answer["retryAfter"] = retry_after
+    return answer
+
+
 async def _item(
     state: ServerState, worker_id: str, job_id: str, attempt: int | None, body: Any
 ) -> dict[str, Any]:
     try:
         outcome = await accept(state, worker_id, job_id, attempt, body)
     except ApiError as exc:
-        answer: dict[str, Any] = {"id": job_id, "status": exc.status, **exc.to_body()}
-        retry_after = getattr(exc, "retry_after", None)
-        if retry_after is not None:
-            answer["retryAfter"] = retry_after
-        return answer
-    return {"id": job_id, "status": 200, "outcome": outcome.value}
+        return _refused(job_id, exc)
+    return _answer(job_id, outcome)
+
+
+def _final(
+    state: ServerState, worker_id: str, job_id: str, attempt: int | None, body: Any
+) -> Finish | None:
+    """The item as a :class:`Finish` when it is a final result stored as it is; None for
+    what :func:`accept` handles on its own (a progress update, a result to refuse)."""
+    if isinstance(body, dict) and (
+        body.get("status") == "IN_PROGRESS" or problem_of(body, ("output", "error")) is not None
+    ):
+        return None
+    return Finish(job_id, worker_id, attempt, parse_result(body), state.retention(job_id))
+
+
+async def _finish_all(state: ServerState, finals: list[Finish]) -> list[dict[str, Any]]:
+    """Store plain final results with one store call, each answered as its ``job-done``.
+
+    A store outage answers every item with its 503. Any other failure is retried one item
+    at a time, so one result the store cannot take costs the others nothing (an item the
+    failed call had stored already is then the holder's ``duplicate``)."""
+    now = state.now()
+    try:
+        outcomes = await state.store.finish_many(finals, now)
+    except ApiError as exc:
+        return [_refused(f.job_id, exc) for f in finals]
+    except Exception:
+        log.warning("storing %d results at once failed; storing them one by one", len(finals))
+        return list(
+            await asyncio.gather(
+                *(_item(state, f.worker_id, f.job_id, f.attempt, _body(f.result)) for f in finals)
+            )
+        )
+    answers = []
+    for final, outcome in zip(finals, outcomes, strict=True):
+        if outcome is Outcome.ACCEPTED:
+            state.metrics.done(final.job_id, final.result.status, now)
+        try:
+            check_outcome(outcome, final.job_id, final.worker_id)
+        except ApiError as exc:
+            answers.append(_refused(final.job_id, exc))
+            continue
+        answers.append(_answer(final.job_id, outcome))
+    return answers
+
+
+def _body(result: Result) -> dict[str, Any]:
+    """A ``job-done`` body that :func:`parse_result` reads back as ``result``."""
+    body: dict[str, Any] = {"stopPod": result.stop_pod}
+    if result.has_output:
+        body["output"] = result.output
+    if result.error is not None:
+        body["error"] = result.error
+    return body
 
 
 async def job_done_batch(request: Request, endpoint_id: str, worker_id: str) -> Response:
-    """pitstop: several final results at once; 200 with each item's own status."""
+    """pitstop: several final results at once; 200 with each item's own status.
+
+    Plain final results are stored with one :meth:`~pitstop.storage.base.Store.finish_many`
+    call; anything else in the batch goes through :func:`accept` as its own request would.
+    """
     state = state_of(request)
     state.auth.worker(request)
     body = await read_json(request, state.config.max_worker_body, "job-done-batch body")
     items = parse_batch(body)
-    answers = await asyncio.gather(*(_item(state, worker_id, *item) for item in items))
+    answers: list[dict[str, Any]] = [{} for _ in items]
+    finals: list[Finish] = []
+    at: list[int] = []
+    others: list[int] = []
+    for n, (job_id, attempt, item) in enumerate(items):
+        final = _final(state, worker_id, job_id, attempt, item)
+        if final is None:
+            others.append(n)
+        else:
+            finals.append(final)
+            at.append(n)
+    if finals:
+        for n, answer in zip(at, await _finish_all(state, finals), strict=True):
+            answers[n] = answer
+    if others:
+        done = await asyncio.gather(*(_item(state, worker_id, *items[n]) for n in others))
+        for n, answer in zip(others, done, strict=True):
+            answers[n] = answer
     return json_response({"results": answers})

@@ -54,6 +54,7 @@ from pitstop.models import (
     JSON,
     Chunk,
     Fence,
+    Finish,
     GpuSample,
     Job,
     JobEvent,
@@ -268,6 +269,20 @@ class Store(abc.ABC):
         ``IGNORED``; a report from a worker or attempt that no longer holds the job is
         ``STALE``; an unknown id is ``UNKNOWN``.
         """
+
+    async def finish_many(self, items: Sequence[Finish], now: float) -> list[Outcome]:
+        """:meth:`finish` for each item, in order; the outcomes in the same order.
+
+        Each item is atomic and once exactly as its own ``finish`` would be; backends write
+        them together (one SQLite operation, one Redis script) so a worker's batch of results
+        costs one store call. If the call raises, any prefix of the items may have been
+        stored: finishing them again is safe (the holder's repeat is ``DUPLICATE``). This
+        default calls :meth:`finish` once per item.
+        """
+        return [
+            await self.finish(i.job_id, i.worker_id, i.attempt, i.result, now, i.retention_s)
+            for i in items
+        ]
 
     @abc.abstractmethod
     async def pop_stops(self, worker_id: str) -> list[str]:

@@ -347,27 +347,52 @@ wake('job:' .. id)
 return 'accepted'
 """
 
-FINISH = r"""
-local id, now, keep, status = ARGV[5], ARGV[8], tonumber(ARGV[9]), ARGV[10]
-local jk = key('job', id)
-local r = fence(jk, ARGV[6], ARGV[7], 'duplicate')
-if r ~= 'ok' then return r end
-if ARGV[11] == '1' then
-  redis.call('HSET', jk, 'out', ARGV[12], 'hout', '1')
-else
-  redis.call('HDEL', jk, 'out', 'hout')
+FINISH_ONE = r"""
+local function finish_one(id, worker, attempt, now, keep, status, has_out, out, has_err, err, spod)
+  local jk = key('job', id)
+  local r = fence(jk, worker, attempt, 'duplicate')
+  if r ~= 'ok' then return r end
+  if has_out == '1' then
+    redis.call('HSET', jk, 'out', out, 'hout', '1')
+  else
+    redis.call('HDEL', jk, 'out', 'hout')
+  end
+  if has_err == '1' then
+    redis.call('HSET', jk, 'err', err)
+  else
+    redis.call('HDEL', jk, 'err')
+  end
+  redis.call('HSET', jk, 'spod', spod)
+  local ep = redis.call('HGET', jk, 'ep')
+  end_job(jk, id, ep, 'IN_PROGRESS', status, now, keep, 'worker', true)
+  event(id, now, 'finished', worker, redis.call('HGET', jk, 'att'), status)
+  return 'accepted'
 end
-if ARGV[13] == '1' then
-  redis.call('HSET', jk, 'err', ARGV[14])
-else
-  redis.call('HDEL', jk, 'err')
-end
-redis.call('HSET', jk, 'spod', ARGV[15])
-local ep = redis.call('HGET', jk, 'ep')
-end_job(jk, id, ep, 'IN_PROGRESS', status, now, keep, 'worker', true)
-event(id, now, 'finished', ARGV[6], redis.call('HGET', jk, 'att'), status)
-return 'accepted'
 """
+"""One worker result: fenced, stored, the job ended (shared by ``finish`` and
+``finish_many``)."""
+
+FINISH = (
+    FINISH_ONE
+    + r"""
+return finish_one(ARGV[5], ARGV[6], ARGV[7], ARGV[8], tonumber(ARGV[9]), ARGV[10], ARGV[11],
+                  ARGV[12], ARGV[13], ARGV[14], ARGV[15])
+"""
+)
+
+FINISH_MANY = (
+    FINISH_ONE
+    + r"""
+local now = ARGV[5]
+local out = {}
+for i = 6, #ARGV, 10 do
+  out[#out + 1] = finish_one(ARGV[i], ARGV[i + 1], ARGV[i + 2], now, tonumber(ARGV[i + 3]),
+                             ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7], ARGV[i + 8],
+                             ARGV[i + 9])
+end
+return out
+"""
+)
 
 CANCEL = r"""
 local id, now = ARGV[5], ARGV[6]
@@ -678,6 +703,7 @@ SCRIPTS: dict[str, str] = {
         "set_progress": SET_PROGRESS,
         "append_chunks": APPEND_CHUNKS,
         "finish": FINISH,
+        "finish_many": FINISH_MANY,
         "cancel": CANCEL,
         "retry": RETRY,
         "purge": PURGE,

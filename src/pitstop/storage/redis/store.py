@@ -53,6 +53,7 @@ from pitstop.models import (
     JSON,
     Chunk,
     Fence,
+    Finish,
     GpuSample,
     Job,
     JobEvent,
@@ -483,22 +484,20 @@ class RedisStore(Store):
         now: float,
         retention_s: float,
     ) -> Outcome:
-        output = encode_value(result.output, "output") if result.has_output else ""
         answer = await self._call(
-            "finish",
-            job_id,
-            worker_id,
-            attempt_arg(attempt),
-            now,
-            retention_s,
-            result.status.value,
-            result.has_output,
-            output,
-            bool(result.error),
-            result.error or "",
-            result.stop_pod,
+            "finish", job_id, worker_id, attempt_arg(attempt), now, retention_s, *_result(result)
         )
         return Outcome(answer)
+
+    async def finish_many(self, items: Sequence[Finish], now: float) -> list[Outcome]:
+        if not items:
+            return []
+        args: list[Any] = [now]
+        for i in items:
+            args += (i.job_id, i.worker_id, attempt_arg(i.attempt), i.retention_s)
+            args += _result(i.result)
+        answers = await self._call("finish_many", *args)
+        return [Outcome(answer) for answer in answers]
 
     async def pop_stops(self, worker_id: str) -> list[str]:
         return sorted(set(await self._call("pop_stops", worker_id)))
@@ -684,6 +683,13 @@ class RedisStore(Store):
         self, endpoint: str, since: float, until: float, step: int = 60
     ) -> list[StatBucket]:
         return await console.stats(self._redis(), self.prefix, endpoint, since, until, step)
+
+
+def _result(result: Result) -> tuple[Any, ...]:
+    """A result's script arguments: status, has/output, has/error, stopPod."""
+    output = encode_value(result.output, "output") if result.has_output else ""
+    error = result.error or ""
+    return (result.status.value, result.has_output, output, bool(error), error, result.stop_pod)
 
 
 def _clock(now: float | None) -> float:

@@ -403,6 +403,12 @@ def finish(
     return Outcome.ACCEPTED
 
 
+def finish_many(tx: Tx, rows: Sequence[tuple[Any, ...]]) -> list[Outcome]:
+    """:func:`finish` for each row of its arguments, in one operation (one batch of a
+    worker's results is one writer operation, not one each)."""
+    return [finish(tx, *row) for row in rows]
+
+
 def pop_stops(tx: Tx, worker_id: str) -> list[str]:
     """Take the worker's queued stop ids."""
     rows = tx.all("DELETE FROM stops WHERE worker_id = ? RETURNING job_id", (worker_id,))

@@ -30,6 +30,7 @@ from pitstop.models import (
     JSON,
     Chunk,
     Fence,
+    Finish,
     GpuSample,
     Job,
     JobEvent,
@@ -266,6 +267,23 @@ class SqliteStore(Store):
             retention_s,
         )
         return outcome
+
+    async def finish_many(self, items: Sequence[Finish], now: float) -> list[Outcome]:
+        rows = [
+            (
+                i.job_id,
+                i.worker_id,
+                i.attempt,
+                _encode(i.result.output, "output") if i.result.has_output else None,
+                i.result.error,
+                i.result.stop_pod,
+                now,
+                i.retention_s,
+            )
+            for i in items
+        ]
+        outcomes: list[Outcome] = await self._run(ops.finish_many, rows)
+        return outcomes
 
     async def pop_stops(self, worker_id: str) -> list[str]:
         result: list[str] = await self._run(ops.pop_stops, worker_id)
