@@ -220,30 +220,11 @@ async def test_failing_operation_in_a_batch_rolls_back_alone(tmp_path: Path) -> 
     await store.close()
 
 
-async def test_one_turns_operations_commit_together_in_batches_of_max_batch(
-    tmp_path: Path,
-) -> None:
-    """What one event-loop turn submits reaches the thread at once and is split into
-    transactions of at most ``max_batch`` operations, in submission order."""
-    store = SqliteStore(str(tmp_path / "p.db"), max_batch=3)
-    await store.open()
-    writer = store._writer
-    assert writer is not None
-    futures = [writer.submit(lambda tx, n=n: (n, id(tx._batch))) for n in range(7)]
-    done = await asyncio.gather(*futures)
-    assert [n for n, _batch in done] == list(range(7))
-    batches: dict[int, list[int]] = {}
-    for n, batch in done:
-        batches.setdefault(batch, []).append(n)
-    assert sorted(batches.values()) == [[0, 1, 2], [3, 4, 5], [6]]
-    await store.close()
-
-
-async def test_close_runs_what_was_submitted_in_the_same_turn(tmp_path: Path) -> None:
+async def test_close_runs_what_was_submitted_before_it(tmp_path: Path) -> None:
     store = await opened(tmp_path / "p.db")
     jobs = [new_job() for _ in range(3)]
     pending = [asyncio.ensure_future(store.enqueue(job)) for job in jobs]
-    await asyncio.sleep(0)  # the enqueues have submitted; nothing was handed over yet
+    await asyncio.sleep(0)  # the enqueues have been submitted, none has committed yet
     await store.close()
     assert [t.result().id for t in pending] == [job.id for job in jobs]
     store = await opened(tmp_path / "p.db")

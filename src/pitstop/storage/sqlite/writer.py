@@ -160,9 +160,6 @@ class Writer:
         self._on_commit = on_commit
         self._max_batch = max_batch
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._pending: dict[asyncio.AbstractEventLoop, list[_Item]] = {}
-        self._lock = threading.Lock()
-        self._finished = False
         self._thread: threading.Thread | None = None
         self._closed = False
         self._reopen = False
@@ -177,42 +174,19 @@ class Writer:
         return await asyncio.wrap_future(started)
 
     def submit(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
-        """Queue ``fn(tx, *args)``; the future resolves after the transaction commits.
-
-        What one turn of the event loop submits is handed to the thread at the end of the
-        turn, in one piece (:meth:`_hand_over`): one wakeup of the thread per turn, not one
-        per operation.
-        """
+        """Queue ``fn(tx, *args)``; the future resolves after the transaction commits."""
         if self._closed:
             raise StorageError("the SQLite store is closed")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        pending = self._pending.get(loop)
-        if pending is None:
-            pending = self._pending[loop] = []
-            loop.call_soon(self._hand_over, loop)
-        pending.append((fn, args, future, loop))
+        self._queue.put((fn, args, future, loop))
         return future
-
-    def _hand_over(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Queue what ``loop`` submitted since its last hand-over (fail it once the thread
-        has ended: nothing would run it)."""
-        items = self._pending.pop(loop, None)
-        if not items:
-            return
-        with self._lock:
-            if not self._finished:
-                self._queue.put(items)
-                return
-        error = StorageError("the SQLite store is closed")
-        self._deliver(items, [(future, None, error) for _f, _a, future, _l in items])
 
     async def stop(self) -> None:
         """Finish the queued operations, then close the connection and end the thread."""
         if self._closed:
             return
         self._closed = True
-        self._hand_over(asyncio.get_running_loop())
         self._queue.put(_STOP)
         thread = self._thread
         if thread is not None:
@@ -252,26 +226,21 @@ class Writer:
 
     def _serve(self, conn: sqlite3.Connection | None) -> sqlite3.Connection | None:
         """Run batches until stopped; return the connection in use then (to be closed)."""
-        carry: list[_Item] = []
         while True:
-            if not carry:
-                items = self._queue.get()
-                if items is _STOP:
-                    return conn
-                carry = items
-            batch, carry = carry[: self._max_batch], carry[self._max_batch :]
+            item = self._queue.get()
+            if item is _STOP:
+                return conn
+            batch: list[_Item] = [item]
             stopping = False
-            while not carry and len(batch) < self._max_batch:
+            while len(batch) < self._max_batch:
                 try:
-                    items = self._queue.get_nowait()
+                    item = self._queue.get_nowait()
                 except queue.Empty:
                     break
-                if items is _STOP:
+                if item is _STOP:
                     stopping = True
                     break
-                room = self._max_batch - len(batch)
-                batch += items[:room]
-                carry = items[room:]
+                batch.append(item)
             if self._reopen or conn is None:
                 conn = self._reconnect(conn, batch)
             if conn is not None:
@@ -410,15 +379,13 @@ class Writer:
 
     def _fail_leftovers(self) -> None:
         leftovers: list[_Item] = []
-        with self._lock:
-            self._finished = True
-            while True:
-                try:
-                    items = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if items is not _STOP:
-                    leftovers += items
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is not _STOP:
+                leftovers.append(item)
         error = StorageError("the SQLite store is closed")
         self._deliver(leftovers, [(future, None, error) for _f, _a, future, _l in leftovers])
 
