@@ -77,6 +77,7 @@ async def test_a_set_passes_on_only_after_the_old_group_exited(
     for output in (first["output"], second["output"]):
         assert output["CUDA_VISIBLE_DEVICES"] == output["NVIDIA_VISIBLE_DEVICES"] == "3"
         assert output["RUNPOD_GPU_COUNT"] == "1"
+        assert output["CUDA_DEVICE_ORDER"] == "PCI_BUS_ID", "CUDA counts as NVML does"
 
 
 async def test_a_crash_hands_its_set_to_the_replacement_only(tmp_path: Path, lines: Lines) -> None:

@@ -13,7 +13,13 @@ from pitstop.config import SupervisorConfig
 from pitstop.errors import ConfigError
 from pitstop.supervisor.devices import allowed_devices, plan_leases
 from pitstop.supervisor.endpoints import device_leases
-from pitstop.supervisor.gpus import GpuStats, NvmlProbe, failed_gpu_check, parse_gpus
+from pitstop.supervisor.gpus import (
+    GpuStats,
+    NvmlProbe,
+    failed_gpu_check,
+    gpu_environment,
+    parse_gpus,
+)
 
 
 class FakeProbe:
@@ -71,6 +77,18 @@ def test_an_endpoint_keeps_to_its_fair_share_while_another_waits() -> None:
     a.release(["0"])
     assert a.allocator.free() == [], "a quarantined device is never free again"
     assert a.capacity == 3
+
+
+def test_workers_count_devices_in_nvml_order_unless_the_user_chose_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("CUDA_DEVICE_ORDER", raising=False)
+    env = gpu_environment(("1", "3"))
+    assert env["CUDA_VISIBLE_DEVICES"] == env["NVIDIA_VISIBLE_DEVICES"] == "1,3"
+    assert env["CUDA_DEVICE_ORDER"] == "PCI_BUS_ID"
+    assert env["RUNPOD_GPU_COUNT"] == "2"
+    monkeypatch.setenv("CUDA_DEVICE_ORDER", "FASTEST_FIRST")
+    assert gpu_environment(("0",))["CUDA_DEVICE_ORDER"] == "FASTEST_FIRST"
 
 
 def test_a_failed_gpu_fitness_check_is_recognised() -> None:

@@ -152,10 +152,16 @@ def resolve_devices(spec: str | tuple[str, ...], probe: GpuProbe | None) -> tupl
 
 def gpu_environment(devices: Sequence[str]) -> dict[str, str]:
     """What a worker with ``devices`` sees: CUDA's and the NVIDIA runtime's device lists,
-    ``RUNPOD_GPU_COUNT`` as RunPod sets it, and the GPU fitness check switched on."""
+    ``RUNPOD_GPU_COUNT`` as RunPod sets it, and the GPU fitness check switched on.
+
+    Device indices are NVML's (``nvidia-smi``'s), which count in PCI bus order; CUDA counts
+    fastest first unless ``CUDA_DEVICE_ORDER=PCI_BUS_ID``, so on a box with mixed GPUs index
+    1 could be another card to CUDA than to NVML (and to the telemetry). The order is set to
+    the bus order unless the user chose one."""
     listed = ",".join(devices)
     return {
         "CUDA_VISIBLE_DEVICES": listed,
+        "CUDA_DEVICE_ORDER": os.environ.get("CUDA_DEVICE_ORDER", "PCI_BUS_ID"),
         "NVIDIA_VISIBLE_DEVICES": listed,
         "RUNPOD_GPU_COUNT": str(len(devices)),
         # A worker with GPUs runs RunPod's GPU fitness check unless the user skips it.

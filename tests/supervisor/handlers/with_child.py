@@ -29,7 +29,13 @@ with open(sys.argv[1], "a") as pids:
 
 def gpu_env():
     """The GPU variables the supervisor set for this worker (and ``HF_HOME``, from ``env``)."""
-    names = ("CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES", "RUNPOD_GPU_COUNT", "HF_HOME")
+    names = (
+        "CUDA_VISIBLE_DEVICES",
+        "CUDA_DEVICE_ORDER",
+        "NVIDIA_VISIBLE_DEVICES",
+        "RUNPOD_GPU_COUNT",
+        "HF_HOME",
+    )
     return {name: os.environ.get(name) for name in names}
 
 
