@@ -68,13 +68,14 @@ def test_serve_and_worker_build_the_configs(
         ["serve", HANDLER, "--port", "0", "--store", f"sqlite:///{tmp_path}/db", "--api-key", "k",
          "--worker-key", "w", "--min-workers", "0", "--max-workers", "3", "--concurrency", "2",
          "--idle-timeout", "5", "--reload", "--data-dir", str(tmp_path), "--drain-timeout", "3",
-         "--max-backoff", "4", "--", "--flag", "value"],
+         "--max-backoff", "4", "--gpu-telemetry-interval", "2.5", "--", "--flag", "value"],
     )  # fmt: skip
     assert result.exit_code == 7, result.output
     sup, srv = seen["sup"], seen["srv"]
     assert (sup.handler_path, sup.endpoint_id, sup.worker_key) == (HANDLER, "", "w")
     assert sup.handler_args == ("--flag", "value")
     assert (sup.drain_timeout, sup.restart_backoff_max) == (3.0, 4.0)
+    assert sup.gpu_telemetry_interval == 2.5
     assert (sup.min_workers, sup.max_workers, sup.concurrency) == (0, 3, 2)
     assert (sup.idle_timeout, sup.reload, sup.data_dir) == (5.0, True, str(tmp_path))
     assert (srv.port, srv.client_keys, srv.worker_keys) == (0, ("k",), ("w",))
@@ -93,6 +94,7 @@ def test_serve_and_worker_build_the_configs(
     assert (sup.server_url, sup.endpoint_id, sup.worker_key) == ("http://h:1", "ep", "w")
     assert (sup.min_workers, sup.max_workers) == (2, 2)
     assert (sup.handler_args, sup.drain_timeout) == (("a", "--b"), 1.5)
+    assert sup.gpu_telemetry_interval == 5.0
 
     unknown = CliRunner().invoke(main, ["serve", HANDLER, "--no-such-flag"])
     assert unknown.exit_code == 2, "options before -- are still checked"

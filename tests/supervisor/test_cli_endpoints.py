@@ -168,6 +168,9 @@ def test_check_validates_and_names_file_line_and_key(tmp_path: Path) -> None:
         '[endpoints.a]\nhandler = "h.py"\nexecution_timeout_ms = "soon"\n': (
             f"{where}:3: [endpoints.a] execution_timeout_ms: 'soon' is not a valid integer"
         ),
+        '[endpoints.a]\nhandler = "h.py"\ngpu_telemetry_interval = 0\n': (
+            f"{where}:3: [endpoints.a] gpu_telemetry_interval: 0.0 is not in the range"
+        ),
         '[endpoints.a]\nhandler = "h.py"\ngpus = ["x"]\n': "'x' is not a device index",
         '[endpoints.a]\nhandler = "missing.py"\n': "handler file not found",
         "[server]\nport = 1\n": "no [endpoints.NAME] table",

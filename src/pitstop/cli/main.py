@@ -253,6 +253,13 @@ def worker_flags(fn: F) -> F:
             show_default=True,
             help="GPUs each worker gets to itself (CUDA_VISIBLE_DEVICES).",
         ),
+        click.option(
+            "--gpu-telemetry-interval",
+            type=click.FloatRange(min=0.1),
+            default=_SUP_DEFAULTS.gpu_telemetry_interval,
+            show_default=True,
+            help="Seconds between readings of the workers' GPUs (with NVML).",
+        ),
     )
     for option in reversed(options):
         fn = option(fn)
