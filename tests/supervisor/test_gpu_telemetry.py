@@ -14,10 +14,12 @@ from typing import Any
 
 import httpx
 import pytest
+from click.testing import CliRunner
 from tests.supervisor.harness import running_server, server_config
 from tests.supervisor.helpers import HANDLERS, Lines, fast_config, until
 from tests.supervisor.test_gpus import FakeProbe
 
+from pitstop.cli import main
 from pitstop.config import SupervisorConfig
 from pitstop.supervisor import run_workers_async, serve_async
 from pitstop.supervisor.endpoints import gpu_probe
@@ -82,6 +84,9 @@ async def test_serve_reports_each_workers_gpus_everywhere(tmp_path: Path, lines:
             console = (await client.get("/pitstop/v1/workers?endpoint=gpu")).json()["workers"]
             page = (await client.get("/dashboard/workers")).text
             metrics = (await client.get("/metrics")).text
+            url = ["--url", match.group(1)]
+            cli_workers = await asyncio.to_thread(CliRunner().invoke, main, [*url, "workers"])
+            cli_health = await asyncio.to_thread(CliRunner().invoke, main, [*url, "health", "gpu"])
     assert sorted(row["index"] for row in health) == ["0", "1"], "one device per worker"
     assert len({row["workerId"] for row in health}) == 2
     for row in health:
@@ -98,6 +103,10 @@ async def test_serve_reports_each_workers_gpus_everywhere(tmp_path: Path, lines:
         assert all(d["utilization"] == 50 for w in listing for d in w["gpuDevices"])
     for index in ("0", "1"):
         assert READING.format(index=index) in page, page
+        assert READING.format(index=index) in cli_workers.stdout, cli_workers.output
+    for worker_id, index in by_worker.items():
+        line = f"gpu:     {READING.format(index=index)} (worker {worker_id})"
+        assert line in cli_health.stdout.splitlines(), cli_health.output
     for worker_id, index in by_worker.items():
         where = f'endpoint="gpu",worker="{worker_id}",gpu="{index}"'
         assert f"pitstop_gpu_utilization_ratio{{{where}}} 0.5" in metrics

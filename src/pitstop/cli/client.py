@@ -25,6 +25,7 @@ from pitstop.cli.output import (
     render,
     status_text,
 )
+from pitstop.readings import gpu_reading
 
 if TYPE_CHECKING:
     from pitstop.client import Client, Endpoint
@@ -272,12 +273,15 @@ def logs(job_id: str, follow: bool) -> None:
 
 
 def health_text(body: Mapping[str, Any]) -> str:
-    """``/health`` counters on two lines, then one line per unhealthy worker."""
+    """``/health`` counters on two lines, a line per GPU of the live workers, then one
+    line per unhealthy worker."""
     rows = []
     for group in ("jobs", "workers"):
         counts = body.get(group) or {}
         pairs = " ".join(f"{name}={value}" for name, value in counts.items())
         rows.append(f"{group + ':':9}{pairs}")
+    for row in body.get("gpus") or ():
+        rows.append(f"{'gpu:':9}{gpu_reading(row)} (worker {row.get('workerId')})")
     for worker in body.get("unhealthyWorkers") or ():
         code = worker.get("exitCode")
         why = [f"exit {code}" if code is not None else worker.get("check") or "unhealthy"]

@@ -14,6 +14,7 @@ import click
 
 from pitstop.cli.client import _client, client_options
 from pitstop.cli.output import EXIT_CODES_HELP, current_settings, emit, handles_errors
+from pitstop.readings import gpu_reading
 
 STATUSES = ("IN_QUEUE", "IN_PROGRESS", "COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT")
 
@@ -117,12 +118,13 @@ def workers_text(body: Mapping[str, Any]) -> str:
             f"{w['pid']}@{w.get('host') or '?'}" if w.get("pid") else "-",
             clock(w.get("lastSeen")),
             "-" if w.get("restarts") is None else str(w["restarts"]),
+            "; ".join(map(gpu_reading, w.get("gpuDevices") or ())) or "-",
         )
         for w in body.get("workers", [])
     ]
     if not rows:
         return "no workers seen in the last hour"
-    header = ("ID", "ENDPOINT", "STATE", "JOBS", "PROCESS", "LAST PING", "RESTARTS")
+    header = ("ID", "ENDPOINT", "STATE", "JOBS", "PROCESS", "LAST PING", "RESTARTS", "GPUS")
     return table(header, rows)
 
 

@@ -20,6 +20,7 @@ from starlette.responses import HTMLResponse, Response
 from pitstop import __version__
 from pitstop.dashboard import jsonview
 from pitstop.dashboard.access import Access, csrf_token, read_session, set_session
+from pitstop.readings import gpu_reading
 
 HERE = Path(__file__).parent
 STATIC_URL = "/dashboard/static"
@@ -66,22 +67,6 @@ def since(value: float | None, now: float) -> str:
     if value is None:
         return "—"
     return f"{duration(max(0.0, now - value) * 1000)} ago"
-
-
-def gpu_reading(row: dict[str, Any]) -> str:
-    """One device of a worker: ``GPU 0: 37% · 1.0/80.0 GiB · 61 °C`` (its index alone
-    without a current reading; a dash for what NVML did not say)."""
-    if row.get("sampledAt") is None:
-        return f"GPU {row['index']}"
-    util, temp = row.get("utilization"), row.get("temperature")
-    used, total = _gib(row.get("memoryUsed")), _gib(row.get("memoryTotal"))
-    load = "—" if util is None else f"{util}%"
-    heat = "—" if temp is None else f"{temp} °C"
-    return f"GPU {row['index']}: {load} · {used}/{total} GiB · {heat}"
-
-
-def _gib(value: int | None) -> str:
-    return "—" if value is None else f"{value / 2**30:.1f}"
 
 
 def json_text(value: Any) -> str:
