@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Awaitable
 from typing import Any, NoReturn, TypeGuard
 
 from starlette.requests import Request
@@ -79,20 +80,37 @@ def check_outcome(outcome: Outcome, job_id: str, worker_id: str) -> None:
         raise NotFound(f"job {job_id!r} not found")
 
 
+def _settled(state: ServerState, final: Finish, outcome: Outcome, now: float) -> Outcome:
+    """What storing ``final`` did, counted in the metrics when it ended the job; raises
+    what the single route answers for a fenced write that matched nothing."""
+    if outcome is Outcome.ACCEPTED:
+        state.metrics.done(final.job_id, final.result.status, now)
+    check_outcome(outcome, final.job_id, final.worker_id)
+    return outcome
+
+
+async def _store_final(state: ServerState, final: Finish) -> Outcome:
+    """Store one final result (fenced) and settle it (:func:`_settled`)."""
+    now = state.now()
+    outcome = await state.store.finish(
+        final.job_id, final.worker_id, final.attempt, final.result, now, final.retention_s
+    )
+    return _settled(state, final, outcome, now)
+
+
+def _final(
+    state: ServerState, worker_id: str, job_id: str, attempt: int | None, result: Result
+) -> Finish:
+    return Finish(job_id, worker_id, attempt, result, state.retention(job_id))
+
+
 async def refuse_result(
     state: ServerState, worker_id: str, job_id: str, attempt: int | None, problem: str
 ) -> NoReturn:
     """Refuse a result the server could not render again: the job ends FAILED with the
     reason (fenced: only its holder's result can end it), the worker gets 400."""
     reason = f"Job result refused by the server: {problem}"
-    now = state.now()
-    result = Result(error=reason)
-    outcome = await state.store.finish(
-        job_id, worker_id, attempt, result, now, state.retention(job_id)
-    )
-    if outcome is Outcome.ACCEPTED:
-        state.metrics.done(job_id, result.status, now)
-    check_outcome(outcome, job_id, worker_id)
+    await _store_final(state, _final(state, worker_id, job_id, attempt, Result(error=reason)))
     raise BadRequest(reason)
 
 
@@ -111,13 +129,7 @@ async def accept(
         problem = problem_of(body, ("output", "error"))
         if problem is not None:
             await refuse_result(state, worker_id, job_id, attempt, problem)
-    result = parse_result(body)
-    now = state.now()
-    outcome = await store.finish(job_id, worker_id, attempt, result, now, state.retention(job_id))
-    if outcome is Outcome.ACCEPTED:
-        state.metrics.done(job_id, result.status, now)
-    check_outcome(outcome, job_id, worker_id)
-    return outcome
+    return await _store_final(state, _final(state, worker_id, job_id, attempt, parse_result(body)))
 
 
 _BATCH_SHAPE = 'job-done-batch body must be {"results": [{"id", "attempt", "result"}, ...]}'
@@ -166,10 +178,6 @@ def _job_id(value: Any) -> TypeGuard[str]:
     )
 
 
-def _answer(job_id: str, outcome: Outcome) -> dict[str, Any]:
-    return {"id": job_id, "status": 200, "outcome": outcome.value}
-
-
 def _refused(job_id: str, exc: ApiError) -> dict[str, Any]:
     """The item's answer for what its own ``job-done`` would have answered with ``exc``."""
     answer: dict[str, Any] = {"id": job_id, "status": exc.status, **exc.to_body()}
@@ -179,17 +187,19 @@ def _refused(job_id: str, exc: ApiError) -> dict[str, Any]:
     return answer
 
 
-async def _item(
-    state: ServerState, worker_id: str, job_id: str, attempt: int | None, body: Any
-) -> dict[str, Any]:
+def _answer(job_id: str, outcome: Outcome) -> dict[str, Any]:
+    return {"id": job_id, "status": 200, "outcome": outcome.value}
+
+
+async def _answered(job_id: str, stored: Awaitable[Outcome]) -> dict[str, Any]:
+    """The item's answer once ``stored`` (what its own ``job-done`` would do) is done."""
     try:
-        outcome = await accept(state, worker_id, job_id, attempt, body)
+        return _answer(job_id, await stored)
     except ApiError as exc:
         return _refused(job_id, exc)
-    return _answer(job_id, outcome)
 
 
-def _final(
+def _plain_final(
     state: ServerState, worker_id: str, job_id: str, attempt: int | None, body: Any
 ) -> Finish | None:
     """The item as a :class:`Finish` when it is a final result stored as it is; None for
@@ -198,7 +208,7 @@ def _final(
         body.get("status") == "IN_PROGRESS" or problem_of(body, ("output", "error")) is not None
     ):
         return None
-    return Finish(job_id, worker_id, attempt, parse_result(body), state.retention(job_id))
+    return _final(state, worker_id, job_id, attempt, parse_result(body))
 
 
 async def _finish_all(state: ServerState, finals: list[Finish]) -> list[dict[str, Any]]:
@@ -214,32 +224,15 @@ async def _finish_all(state: ServerState, finals: list[Finish]) -> list[dict[str
         return [_refused(f.job_id, exc) for f in finals]
     except Exception:
         log.warning("storing %d results at once failed; storing them one by one", len(finals))
-        return list(
-            await asyncio.gather(
-                *(_item(state, f.worker_id, f.job_id, f.attempt, _body(f.result)) for f in finals)
-            )
-        )
+        one_by_one = (_answered(f.job_id, _store_final(state, f)) for f in finals)
+        return list(await asyncio.gather(*one_by_one))
     answers = []
     for final, outcome in zip(finals, outcomes, strict=True):
-        if outcome is Outcome.ACCEPTED:
-            state.metrics.done(final.job_id, final.result.status, now)
         try:
-            check_outcome(outcome, final.job_id, final.worker_id)
+            answers.append(_answer(final.job_id, _settled(state, final, outcome, now)))
         except ApiError as exc:
             answers.append(_refused(final.job_id, exc))
-            continue
-        answers.append(_answer(final.job_id, outcome))
     return answers
-
-
-def _body(result: Result) -> dict[str, Any]:
-    """A ``job-done`` body that :func:`parse_result` reads back as ``result``."""
-    body: dict[str, Any] = {"stopPod": result.stop_pod}
-    if result.has_output:
-        body["output"] = result.output
-    if result.error is not None:
-        body["error"] = result.error
-    return body
 
 
 async def job_done_batch(request: Request, endpoint_id: str, worker_id: str) -> Response:
@@ -257,7 +250,7 @@ async def job_done_batch(request: Request, endpoint_id: str, worker_id: str) -> 
     at: list[int] = []
     others: list[int] = []
     for n, (job_id, attempt, item) in enumerate(items):
-        final = _final(state, worker_id, job_id, attempt, item)
+        final = _plain_final(state, worker_id, job_id, attempt, item)
         if final is None:
             others.append(n)
         else:
@@ -267,7 +260,8 @@ async def job_done_batch(request: Request, endpoint_id: str, worker_id: str) -> 
         for n, answer in zip(at, await _finish_all(state, finals), strict=True):
             answers[n] = answer
     if others:
-        done = await asyncio.gather(*(_item(state, worker_id, *items[n]) for n in others))
+        alone = (_answered(items[n][0], accept(state, worker_id, *items[n])) for n in others)
+        done = await asyncio.gather(*alone)
         for n, answer in zip(others, done, strict=True):
             answers[n] = answer
     return json_response({"results": answers})
