@@ -17,7 +17,8 @@ import asyncio
 import time
 from bisect import bisect_left
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
+from typing import TypeVar
 from urllib.parse import quote
 
 from prometheus_client import CollectorRegistry, generate_latest
@@ -35,6 +36,7 @@ from pitstop.storage.base import Store
 
 _BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
 _MAX_NOTES = 100_000
+_K = TypeVar("_K", bound=Hashable)
 
 
 _HISTOGRAMS = (
@@ -81,19 +83,18 @@ class JobCounts:
         self._created: dict[object, float] = {}
 
     def count_submitted(self, endpoint: str) -> None:
-        n = self.submitted.get(endpoint)
-        if n is None:
-            self._created[endpoint] = time.time()
-            n = 0
-        self.submitted[endpoint] = n + 1
+        self._count(self.submitted, endpoint)
 
     def count_finished(self, endpoint: str, status: str) -> None:
-        key = (endpoint, status)
-        n = self.finished.get(key)
+        self._count(self.finished, (endpoint, status))
+
+    def _count(self, counter: dict[_K, int], key: _K) -> None:
+        """One more for ``key`` (its ``_created`` time noted the first time)."""
+        n = counter.get(key)
         if n is None:
             self._created[key] = time.time()
             n = 0
-        self.finished[key] = n + 1
+        counter[key] = n + 1
 
     def observe(self, which: int, endpoint: str, seconds: float) -> None:
         by_endpoint = self.histograms[which]
