@@ -82,6 +82,22 @@ def path_from_url(url: str) -> str:
     return rest[1:]
 
 
+def _finish_args(item: Finish, now: float) -> tuple[Any, ...]:
+    """:func:`ops.finish`'s arguments for one result (the output encoded)."""
+    result = item.result
+    output = _encode(result.output, "output") if result.has_output else None
+    return (
+        item.job_id,
+        item.worker_id,
+        item.attempt,
+        output,
+        result.error,
+        result.stop_pod,
+        now,
+        item.retention_s,
+    )
+
+
 def _encode(value: JSON, what: str) -> str:
     """JSON text for a value a client or worker sent; unencodable values are a 400."""
     try:
@@ -254,34 +270,12 @@ class SqliteStore(Store):
         now: float,
         retention_s: float,
     ) -> Outcome:
-        output = _encode(result.output, "output") if result.has_output else None
-        outcome: Outcome = await self._run(
-            ops.finish,
-            job_id,
-            worker_id,
-            attempt,
-            output,
-            result.error,
-            result.stop_pod,
-            now,
-            retention_s,
-        )
+        item = Finish(job_id, worker_id, attempt, result, retention_s)
+        outcome: Outcome = await self._run(ops.finish, *_finish_args(item, now))
         return outcome
 
     async def finish_many(self, items: Sequence[Finish], now: float) -> list[Outcome]:
-        rows = [
-            (
-                i.job_id,
-                i.worker_id,
-                i.attempt,
-                _encode(i.result.output, "output") if i.result.has_output else None,
-                i.result.error,
-                i.result.stop_pod,
-                now,
-                i.retention_s,
-            )
-            for i in items
-        ]
+        rows = [_finish_args(item, now) for item in items]
         outcomes: list[Outcome] = await self._run(ops.finish_many, rows)
         return outcomes
 
